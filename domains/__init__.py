@@ -1,0 +1,1 @@
+"""The mesh's domains: each owns its data products and processors."""

@@ -1,0 +1,1 @@
+"""StreamMesh's long-running services."""
