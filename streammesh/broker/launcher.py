@@ -100,6 +100,7 @@ class LocalBroker:
         self.config_file = self.state_dir / "server.properties"
         self.log_file = self.logs_dir / "server.log"
         self.stdout_file = self.logs_dir / "stdout.log"
+        self._process: subprocess.Popen[bytes] | None = None  # set when this object started it
 
     # -- prerequisites ---------------------------------------------------------------------
 
@@ -316,12 +317,12 @@ class LocalBroker:
                 start_new_session=True,  # outlives the CLI that started it
                 cwd=self.state_dir,
             )
+        self._process = proc
         self.pid_file.write_text(str(proc.pid))
         try:
             self._wait_ready(proc, port)
         except BaseException:
             self._terminate(proc.pid)
-            proc.wait()
             self.pid_file.unlink(missing_ok=True)
             raise
         return self.status()
@@ -370,6 +371,9 @@ class LocalBroker:
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 10.0)
+            if self._process is not None:
+                self._process.wait()
+                self._process = None
             self.pid_file.unlink(missing_ok=True)
 
     def _terminate(self, pid: int) -> None:
@@ -380,6 +384,9 @@ class LocalBroker:
         if not _wait_gone(pid, self.settings.stop_timeout_seconds):
             os.kill(pid, signal.SIGKILL)
             _wait_gone(pid, 10.0)
+        if self._process is not None and self._process.pid == pid:
+            self._process.wait()  # reaped above; this records its exit code
+            self._process = None
 
     def tail_log(self, lines: int = 50) -> str:
         chunks: list[str] = []

@@ -1,0 +1,1 @@
+"""Test support: a real Kafka for a test session, wherever the tests run."""

@@ -1,0 +1,62 @@
+"""Fixtures shared by every test layer: one real Kafka per session, fresh names per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streammesh.testing.kafka import KafkaUnderTest, kafka_for_tests
+
+TopicFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaUnderTest]:
+    """The session's Kafka: started lazily, only when a test needs it, and stopped after."""
+    with kafka_for_tests(tmp_path_factory.mktemp("kafka")) as under_test:
+        yield under_test
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers(kafka: KafkaUnderTest) -> str:
+    return kafka.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def admin(bootstrap_servers: str) -> AdminClient:
+    return AdminClient({"bootstrap.servers": bootstrap_servers})
+
+
+def unique_name(request: pytest.FixtureRequest, prefix: str) -> str:
+    test = request.node.name.replace("[", ".").replace("]", "").replace("/", ".")[:60]
+    return f"{prefix}.{test}.{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def topic_factory(admin: AdminClient, request: pytest.FixtureRequest) -> Iterator[TopicFactory]:
+    """Create topics named after the test; they are deleted when it ends."""
+    created: list[str] = []
+
+    def create(partitions: int = 1, config: dict[str, str] | None = None, suffix: str = "") -> str:
+        name = unique_name(request, "test") + suffix
+        futures = admin.create_topics(
+            [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})],
+            operation_timeout=30,
+        )
+        futures[name].result(timeout=30)
+        created.append(name)
+        return name
+
+    yield create
+    if created:
+        for future in admin.delete_topics(created, operation_timeout=30).values():
+            future.result(timeout=30)
+
+
+@pytest.fixture
+def group_id(request: pytest.FixtureRequest) -> str:
+    """A consumer group no other test uses."""
+    return unique_name(request, "group")
