@@ -13,7 +13,7 @@ from confluent_kafka.serialization import SerializationContext
 SchemaId = NewType("SchemaId", int)
 
 SubjectNameStrategy = Callable[[SerializationContext | None, str | None], str | None]
-"""Confluent's strategy signature: `(ctx, record_name) -> subject`, e.g. `topic_subject_name_strategy`."""
+"""Confluent's `(ctx, record_name) -> subject`, e.g. its `topic_subject_name_strategy`."""
 
 
 class SchemaRegistry(Protocol):
