@@ -1,0 +1,1 @@
+"""Registry domain core: schema parsing, compatibility, log records, state and the façade."""
