@@ -1,0 +1,48 @@
+"""Typed settings of the registry service (env prefix ``STREAMMESH_REGISTRY_``)."""
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RegistrySettings(BaseSettings):
+    """Each field reads ``STREAMMESH_REGISTRY_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMMESH_REGISTRY_", frozen=True, extra="ignore", populate_by_name=True
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8081, ge=0, le=65535, description="HTTP port (Confluent's 8081).")
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "STREAMMESH_REGISTRY_BOOTSTRAP_SERVERS",
+            "STREAMMESH_BOOTSTRAP_SERVERS",
+            "bootstrap_servers",
+        ),
+        description="Kafka of the registry's log (else STREAMMESH_BOOTSTRAP_SERVERS).",
+    )
+    topic: str = Field(
+        default="_streammesh.schemas", description="Compacted topic that is the source of truth."
+    )
+    primary_url: str | None = Field(
+        default=None,
+        description="URL of the primary to forward writes to; unset: this instance is the primary.",
+    )
+    workers: int = Field(
+        default=1, ge=1, description="Worker processes (one per core in production)."
+    )
+    init_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="How long start-up may take to catch up with the log."
+    )
+    write_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a write waits to be read back (then 50002)."
+    )
+    log_level: str = Field(default="info", description="uvicorn log level.")
+
+
+@lru_cache
+def get_settings() -> RegistrySettings:
+    return RegistrySettings()
