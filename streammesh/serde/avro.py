@@ -215,9 +215,12 @@ class AvroDeserializer(Deserializer):
         body.seek(HEADER_SIZE)
         try:
             return schemaless_reader(body, writer, reader)
-        except EOFError as exc:
-            raise TruncatedPayloadError(f"payload ends inside the Avro body: {exc}") from exc
         except Exception as exc:  # corrupt body or failed resolution, in fastavro's many types
+            # fastavro reads a varint byte by byte and indexes past the end instead of EOFError.
+            if isinstance(exc, EOFError) or (
+                isinstance(exc, IndexError) and body.tell() >= len(data)
+            ):
+                raise TruncatedPayloadError(f"payload ends inside the Avro body: {exc}") from exc
             raise SerdeError(f"cannot decode the Avro body: {exc}") from exc
 
     def _plan(self, data: bytes) -> _Plan:
