@@ -1,4 +1,4 @@
-"""Avro schema parsing with references, and the canonical and normalized strings Confluent compares by."""
+"""Avro schema parsing with references; the canonical and normalized strings Confluent compares."""
 
 import json
 import math
@@ -37,8 +37,8 @@ _LOGICAL = frozenset({"logicalType", "precision", "scale"})
 
 @dataclass(frozen=True, slots=True)
 class ParsedSchema:
-    """A parsed Avro schema: `canonical` is Avro Java's `Schema.toString()`, `normalized` Confluent's
-    normalized form. Named types from references appear by name only in both."""
+    """A parsed Avro schema: `canonical` is Avro Java's `Schema.toString()`, `normalized` is
+    Confluent's normalized form. Named types from references appear by name only in both."""
 
     avro: Schema
     canonical: str
@@ -89,7 +89,7 @@ def _free_props(props: dict[str, object] | object, reserved: frozenset[str]) -> 
     return {k: v for k, v in props.items() if k not in reserved}
 
 
-def _alias_fullnames(schema: NamedSchema) -> list[str]:
+def alias_fullnames(schema: NamedSchema) -> list[str]:
     aliases = schema.get_prop("aliases")
     if not isinstance(aliases, list):
         return []
@@ -143,7 +143,7 @@ def _java_named(schema: NamedSchema, space: str | None, known: set[str]) -> obje
     elif isinstance(schema, FixedSchema):
         out["size"] = schema.size
     out.update(_free_props(schema.props, reserved))
-    aliases = _alias_fullnames(schema)
+    aliases = alias_fullnames(schema)
     if aliases:
         out["aliases"] = [_qualified(a, own) for a in aliases]
     return out
@@ -200,12 +200,14 @@ def _normalized_named(schema: NamedSchema, known: set[str]) -> object:
     doc = schema.get_prop("doc")
     if doc:
         out["doc"] = doc
-    aliases = _alias_fullnames(schema)
+    aliases = alias_fullnames(schema)
     if aliases:
         out["aliases"] = sorted(aliases)
     if isinstance(schema, EnumSchema) and free.get("default") is not None:
         out["default"] = free["default"]
-    out.update(_sorted(free, _LOGICAL | {"default"} if isinstance(schema, EnumSchema) else _LOGICAL))
+    out.update(
+        _sorted(free, _LOGICAL | {"default"} if isinstance(schema, EnumSchema) else _LOGICAL)
+    )
     return out
 
 
@@ -240,7 +242,8 @@ def _sorted(props: dict[str, object], exclude: frozenset[str] = frozenset()) -> 
     return {k: props[k] for k in sorted(props) if k not in exclude}
 
 
-# --- Default validation, as Avro Java's Schema.Parser with validateDefaults (Confluent: new schemas).
+# --- Default validation: Avro Java's Parser with validateDefaults, which Confluent sets for new
+# schemas.
 
 
 def _check_defaults(schema: Schema, seen: set[str]) -> None:

@@ -1,0 +1,183 @@
+"""The registry's in-memory state, built only by applying log records.
+
+Applying a record is idempotent and depends only on the records before it, so replaying the log
+(after a restart or a compaction) rebuilds the same subjects, versions and ids.
+"""
+
+import json
+from dataclasses import dataclass
+
+from services.registry.core.records import (
+    ConfigRecord,
+    DeleteSubjectRecord,
+    ModeRecord,
+    Record,
+    SchemaRecord,
+    SchemaValue,
+)
+from services.registry.models import Config, Metadata, RuleSet, SchemaReference
+
+# Schemas are the same (and share an id) when all of these are equal.
+ContentKey = tuple[str, str, str]
+
+
+def content_key(
+    schema: str,
+    schema_type: str | None,
+    references: list[SchemaReference],
+    metadata: Metadata | None,
+    rule_set: RuleSet | None,
+) -> ContentKey:
+    extras = [
+        [r.model_dump() for r in references],
+        metadata and metadata.model_dump(exclude_none=True),
+        rule_set and rule_set.model_dump(exclude_none=True),
+    ]
+    return (schema_type or "AVRO", schema, json.dumps(extras, sort_keys=True))
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    version: int
+    schema_id: int
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSchema:
+    id: int
+    schema: str
+    schema_type: str | None
+    references: list[SchemaReference]
+    metadata: Metadata | None
+    rule_set: RuleSet | None
+    guid: str | None
+    ts: int | None
+
+    @property
+    def content(self) -> ContentKey:
+        return content_key(
+            self.schema, self.schema_type, self.references, self.metadata, self.rule_set
+        )
+
+
+class RegistryState:
+    def __init__(self) -> None:
+        self.subjects: dict[str, dict[int, VersionEntry]] = {}
+        self.schemas: dict[int, StoredSchema] = {}
+        self.ids_by_content: dict[ContentKey, int] = {}
+        self.ids_by_guid: dict[str, int] = {}
+        self.configs: dict[str | None, Config] = {}
+        self.modes: dict[str | None, str] = {}
+        # (referenced subject, version) -> the live (subject, version)s whose schema references it
+        self.referrers: dict[tuple[str, int], set[tuple[str, int]]] = {}
+        # Highest id ever seen, so a hard-deleted id is not handed out again in this replay.
+        self.max_id = 0
+
+    def apply(self, record: Record) -> None:
+        """Fold one log record into the state; other record types are ignored."""
+        match record:
+            case SchemaRecord(subject, version, None):
+                self._remove_version(subject, version)
+            case SchemaRecord(subject, version, SchemaValue() as value):
+                self._put_version(subject, version, value)
+            case DeleteSubjectRecord(subject, up_to):
+                for entry in list(self.subjects.get(subject, {}).values()):
+                    if entry.version <= up_to and not entry.deleted:
+                        self._set_entry(subject, VersionEntry(entry.version, entry.schema_id, True))
+            case ConfigRecord(subject, None):
+                self.configs.pop(subject, None)
+            case ConfigRecord(subject, Config() as config):
+                self.configs[subject] = config
+            case ModeRecord(subject, None):
+                self.modes.pop(subject, None)
+            case ModeRecord(subject, str() as mode):
+                self.modes[subject] = mode
+            case _:
+                pass
+
+    # --- queries
+
+    def versions(self, subject: str, *, deleted: bool = False) -> list[VersionEntry]:
+        """The subject's versions, oldest first; soft-deleted ones only when `deleted`."""
+        entries = sorted(self.subjects.get(subject, {}).values(), key=lambda e: e.version)
+        return [e for e in entries if deleted or not e.deleted]
+
+    def next_id(self) -> int:
+        return self.max_id + 1
+
+    def live_referrers(self, subject: str, version: int) -> list[int]:
+        """Ids of the live schemas that reference `subject` at `version`, ascending."""
+        return sorted(
+            {self.subjects[s][v].schema_id for s, v in self.referrers.get((subject, version), ())}
+        )
+
+    # --- mutations
+
+    def _put_version(self, subject: str, version: int, value: SchemaValue) -> None:
+        stored = StoredSchema(
+            id=value.id,
+            schema=value.schema_,
+            schema_type=value.schemaType,
+            references=list(value.references),
+            metadata=value.metadata,
+            rule_set=value.ruleSet,
+            guid=value.guid,
+            ts=value.ts,
+        )
+        previous = self.schemas.get(value.id)
+        if previous is not None and previous.content != stored.content:
+            self._forget_schema(previous)
+        if previous is None or previous.content != stored.content:
+            self.schemas[value.id] = stored
+            self.ids_by_content.setdefault(stored.content, value.id)
+            if stored.guid:
+                self.ids_by_guid.setdefault(stored.guid, value.id)
+        self.max_id = max(self.max_id, value.id)
+        self._set_entry(subject, VersionEntry(version, value.id, value.deleted))
+
+    def _set_entry(self, subject: str, entry: VersionEntry) -> None:
+        old = self.subjects.get(subject, {}).get(entry.version)
+        if old is not None:
+            self._link(subject, old, add=False)
+        self.subjects.setdefault(subject, {})[entry.version] = entry
+        self._link(subject, entry, add=True)
+        if old is not None and old.schema_id != entry.schema_id:
+            self._collect(old.schema_id)
+
+    def _remove_version(self, subject: str, version: int) -> None:
+        versions = self.subjects.get(subject, {})
+        old = versions.pop(version, None)
+        if old is None:
+            return
+        self._link(subject, old, add=False)
+        if not versions:
+            del self.subjects[subject]
+        self._collect(old.schema_id)
+
+    def _link(self, subject: str, entry: VersionEntry, *, add: bool) -> None:
+        schema = self.schemas.get(entry.schema_id)
+        if schema is None or (add and entry.deleted):
+            return
+        for ref in schema.references:
+            users = self.referrers.setdefault((ref.subject, ref.version), set())
+            if add:
+                users.add((subject, entry.version))
+            else:
+                users.discard((subject, entry.version))
+
+    def _collect(self, schema_id: int) -> None:
+        """Drop a schema no version uses any more, as a compacted log would not hold it."""
+        in_use = any(
+            e.schema_id == schema_id
+            for versions in self.subjects.values()
+            for e in versions.values()
+        )
+        if not in_use and schema_id in self.schemas:
+            self._forget_schema(self.schemas.pop(schema_id))
+
+    def _forget_schema(self, schema: StoredSchema) -> None:
+        if self.ids_by_content.get(schema.content) == schema.id:
+            del self.ids_by_content[schema.content]
+        if schema.guid and self.ids_by_guid.get(schema.guid) == schema.id:
+            del self.ids_by_guid[schema.guid]
