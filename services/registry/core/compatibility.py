@@ -157,7 +157,8 @@ class _Checker:
         return [Incompatibility(kind, _location(location), message)]
 
     def _compatible(self, reader: Schema, writer: Schema) -> bool:
-        return not _Checker().check(reader, writer, "", [])
+        # Same memo, fresh location: only the verdict matters here, as in Java.
+        return not self.check(reader, writer, "", [])
 
     def _calculate(  # noqa: PLR0911, PLR0912 - one return per Avro type, as the Java original
         self, reader: Schema, writer: Schema, loc: list[str]
