@@ -1,4 +1,4 @@
-"""Registry errors: each carries its HTTP status and Confluent error code, worded as Confluent words it."""
+"""Registry errors: each carries its HTTP status and Confluent error code, in Confluent's words."""
 
 from enum import IntEnum
 from typing import ClassVar
@@ -37,7 +37,7 @@ class ErrorCode(IntEnum):
 
 
 class RegistryError(StreamMeshError):
-    """A registry failure the HTTP layer renders as `{"error_code", "message"}` with `http_status`."""
+    """A failure the HTTP layer renders as `{"error_code", "message"}` with `http_status`."""
 
     default_http_status: ClassVar[int] = 500
     default_error_code: ClassVar[int] = ErrorCode.STORE_ERROR
@@ -121,7 +121,9 @@ class SchemaNotFoundError(NotFoundError):
     default_error_code = ErrorCode.SCHEMA_NOT_FOUND
 
     def __init__(self, id_or_guid: int | str | None = None) -> None:
-        super().__init__("Schema not found" if id_or_guid is None else f"Schema {id_or_guid} not found")
+        super().__init__(
+            "Schema not found" if id_or_guid is None else f"Schema {id_or_guid} not found"
+        )
 
 
 # Confluent's messages lack the space after "deleted."; clients match on them, so keep it.
@@ -167,7 +169,9 @@ class SubjectCompatibilityNotConfiguredError(NotFoundError):
     default_error_code = ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED
 
     def __init__(self, subject: str) -> None:
-        super().__init__(f"Subject '{subject}' does not have subject-level compatibility configured")
+        super().__init__(
+            f"Subject '{subject}' does not have subject-level compatibility configured"
+        )
 
 
 class SubjectModeNotConfiguredError(NotFoundError):
@@ -238,7 +242,9 @@ class ReferenceExistsError(UnprocessableError):
 class StoreError(RegistryError):
     default_error_code = ErrorCode.STORE_ERROR
 
-    def __init__(self, message: str = "Error while registering the schema in the backend Kafka store") -> None:
+    def __init__(
+        self, message: str = "Error while registering the schema in the backend Kafka store"
+    ) -> None:
         super().__init__(message)
 
 

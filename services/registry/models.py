@@ -1,4 +1,4 @@
-"""Registry entities, named and shaped as in Confluent's JSON; render with `by_alias=True, exclude_none=True`."""
+"""Registry entities, shaped as Confluent's JSON; render with `by_alias=True, exclude_none=True`."""
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,7 @@ class SchemaReference(_Entity):
 
 
 class Rule(_Entity):
-    """A data-contract rule; fields beyond `name` are kept as given (Confluent adds new ones often)."""
+    """A data-contract rule; fields other than `name` are kept as given (Confluent adds more)."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
 

@@ -136,7 +136,8 @@ def merge_rule_sets(old: RuleSet | None, new: RuleSet | None) -> RuleSet | None:
 def _merge_config(base: Config, override: Config | None) -> Config:
     if override is None:
         return base
-    return base.model_copy(update=override.model_dump(exclude_none=True))
+    given = {name: getattr(override, name) for name in type(override).model_fields}
+    return base.model_copy(update={k: v for k, v in given.items() if v is not None})
 
 
 class Registry:
@@ -339,7 +340,9 @@ class Registry:
     async def delete_version(self, subject: str, version: Version, permanent: bool = False) -> int:
         async with self._lock:
             self._check_writable(subject)
-            entry = self._entry(subject, version, deleted=permanent)
+            # A numbered version is found even when soft-deleted, to answer 40406 as Confluent.
+            numbered = parse_version(version) is not None
+            entry = self._entry(subject, version, deleted=permanent or numbered)
             if not permanent and entry.deleted:
                 raise VersionSoftDeletedError(subject, entry.version)
             if self.state.live_referrers(subject, entry.version):

@@ -212,11 +212,12 @@ def _normalized_named(schema: NamedSchema, known: set[str]) -> object:
 
 
 def _normalized_field(field: Field, known: set[str]) -> object:
-    # Java's Field.Order has no toString(), so Confluent writes the constant's name.
+    # Confluent always writes the order; it prints Java's constant ("ASCENDING"), which Avro
+    # parsers other than Java's reject, so the spec's lower-case spelling is written instead.
     out: dict[str, object] = {
         "name": field.name,
         "type": _normalized(field.type, known),
-        "order": (field.order or "ascending").upper(),
+        "order": field.order or "ascending",
     }
     if field.doc is not None:
         out["doc"] = field.doc

@@ -14,4 +14,6 @@ def writer() -> InMemoryLogWriter:
 @pytest.fixture
 def registry(writer: InMemoryLogWriter) -> Registry:
     guids = (f"guid-{n}" for n in range(1, 10_000))
-    return Registry(writer.state, writer, clock=lambda: 1_700_000_000.0, new_guid=lambda: next(guids))
+    return Registry(
+        writer.state, writer, clock=lambda: 1_700_000_000.0, new_guid=lambda: next(guids)
+    )

@@ -1,4 +1,4 @@
-"""Each level accepts exactly the Avro evolutions Avro's resolution rules allow, in Confluent's words."""
+"""Each level accepts exactly the evolutions Avro's resolution rules allow, in Confluent's words."""
 
 import json
 from dataclasses import dataclass
