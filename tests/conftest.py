@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -9,6 +10,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streammesh.testing.kafka import KafkaUnderTest, kafka_for_tests
+from tests.support.servers import serve_in_thread
 
 TopicFactory = Callable[..., str]
 
@@ -60,3 +62,29 @@ def topic_factory(admin: AdminClient, request: pytest.FixtureRequest) -> Iterato
 def group_id(request: pytest.FixtureRequest) -> str:
     """A consumer group no other test uses."""
     return unique_name(request, "group")
+
+
+RegistryFactory = Callable[..., str]
+
+
+@pytest.fixture
+def registry_factory(
+    bootstrap_servers: str, admin: AdminClient, request: pytest.FixtureRequest
+) -> Iterator[RegistryFactory]:
+    """Start registry instances on real ports; by default each test has a log topic of its own."""
+    from services.registry.app import create_app  # noqa: PLC0415 - only tests that serve need it
+    from services.registry.settings import RegistrySettings  # noqa: PLC0415
+
+    default_topic = unique_name(request, "_streammesh.schemas")
+    stack = contextlib.ExitStack()
+
+    def start(topic: str | None = None, **overrides: object) -> str:
+        settings = RegistrySettings.model_validate(
+            {"bootstrap_servers": bootstrap_servers, "topic": topic or default_topic, **overrides}
+        )
+        return stack.enter_context(serve_in_thread(create_app(settings)))
+
+    with stack:
+        yield start
+    if default_topic in admin.list_topics(timeout=10).topics:
+        admin.delete_topics([default_topic])[default_topic].result(timeout=30)

@@ -116,8 +116,10 @@ class KafkaLog:
             await asyncio.to_thread(self._thread.join, 10.0)
         if self._consumer is not None:
             await asyncio.to_thread(self._consumer.close)
+            self._consumer = None
         if self._producer is not None:
             await asyncio.to_thread(self._producer.flush, 5.0)
+            self._producer = None  # freed now, not whenever the app object is collected
         for waiter in self._waiters:
             if not waiter.future.done():
                 waiter.future.set_exception(StoreError("The registry is shutting down"))
@@ -231,14 +233,25 @@ class KafkaLog:
 
     async def _flush_and_wait(self, delivered: list[asyncio.Future[int]]) -> None:
         assert self._producer is not None
-        assert self._loop is not None
         await asyncio.to_thread(self._producer.flush, self._write_timeout)
         offsets = await asyncio.gather(*delivered)
-        waiter = _Waiter(max(offsets), self._loop.create_future())
-        if waiter.offset < self._position:
+        await self.wait_for_position(max(offsets) + 1)
+
+    async def wait_for_position(self, position: int) -> None:
+        """Return once every record before ``position`` is applied (a replica's read-back)."""
+        if position <= self._position:
             return
+        if self._reader_error is not None:
+            raise StoreError(f"The registry log failed: {self._reader_error}")
+        assert self._loop is not None
+        waiter = _Waiter(position - 1, self._loop.create_future())
         self._waiters.append(waiter)
-        await waiter.future
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter.future), self._write_timeout)
+        except TimeoutError as error:
+            raise StoreTimeoutError(
+                f"The registry log did not reach offset {position} in {self._write_timeout:.0f}s"
+            ) from error
 
 
 def _settle(future: asyncio.Future[int], error: KafkaError | None, offset: int) -> None:

@@ -1,0 +1,51 @@
+"""``/compatibility``: would this schema be accepted after that version (or all of them)?"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.registry.api.deps import Normalize, RegistryDep, Subject, flag
+from services.registry.api.subjects import SchemaRequest, version_param
+from services.registry.api.wire import RegistryRoute
+from services.registry.models import CompatibilityCheck
+
+router = APIRouter(
+    prefix="/compatibility/subjects", tags=["compatibility"], route_class=RegistryRoute
+)
+
+
+@router.post("/{subject}/versions/{version}")
+async def check_version(
+    registry: RegistryDep,
+    subject: Subject,
+    version: str,
+    body: SchemaRequest,
+    normalize: Normalize,
+    verbose: str | None = None,
+) -> CompatibilityCheck:
+    return registry.check_compatibility(
+        subject,
+        version_param(version),
+        body.schema_,
+        references=body.references,
+        normalize=normalize,
+        verbose=flag(verbose),
+    )
+
+
+@router.post("/{subject}/versions")
+async def check_all(
+    registry: RegistryDep,
+    subject: Subject,
+    body: SchemaRequest,
+    normalize: Normalize,
+    verbose: str | None = None,
+) -> CompatibilityCheck:
+    return registry.check_compatibility(
+        subject,
+        None,
+        body.schema_,
+        references=body.references,
+        normalize=normalize,
+        verbose=flag(verbose),
+    )

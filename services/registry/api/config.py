@@ -1,0 +1,110 @@
+"""``/config`` and ``/mode``, global and per subject."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from services.registry.api.deps import RegistryDep, Subject, flag
+from services.registry.api.wire import RegistryRoute
+from services.registry.models import Config, Mode
+
+router = APIRouter(tags=["config"], route_class=RegistryRoute)
+DefaultToGlobal = Annotated[str | None, Query(alias="defaultToGlobal")]
+
+
+class ConfigUpdate(Config):
+    """PUT /config body: clients send ``compatibility`` (older) or ``compatibilityLevel``."""
+
+    compatibility: str | None = None
+
+
+class ModeUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    mode: str
+
+
+def _stored(update: ConfigUpdate) -> Config:
+    fields = update.model_dump(exclude_none=True, exclude={"compatibility"})
+    if update.compatibility is not None and update.compatibilityLevel is None:
+        fields["compatibilityLevel"] = update.compatibility
+    return Config.model_validate(fields)
+
+
+def _echo(config: Config) -> dict[str, object]:
+    # Confluent answers a PUT with the request's shape, where the level is "compatibility".
+    body = config.model_dump(exclude_none=True)
+    level = body.pop("compatibilityLevel", None)
+    return {"compatibility": level, **body} if level is not None else body
+
+
+@router.get("/config")
+async def get_global_config(registry: RegistryDep) -> Config:
+    return registry.get_config(None)
+
+
+@router.put("/config")
+async def put_global_config(registry: RegistryDep, body: ConfigUpdate) -> dict[str, object]:
+    return _echo(await registry.set_config(None, _stored(body)))
+
+
+@router.delete("/config")
+async def delete_global_config(registry: RegistryDep) -> Config:
+    return await registry.delete_config(None)
+
+
+@router.get("/config/{subject}")
+async def get_subject_config(
+    registry: RegistryDep, subject: Subject, default_to_global: DefaultToGlobal = None
+) -> Config:
+    return registry.get_config(subject, flag(default_to_global))
+
+
+@router.put("/config/{subject}")
+async def put_subject_config(
+    registry: RegistryDep, subject: Subject, body: ConfigUpdate
+) -> dict[str, object]:
+    return _echo(await registry.set_config(subject, _stored(body)))
+
+
+@router.delete("/config/{subject}")
+async def delete_subject_config(registry: RegistryDep, subject: Subject) -> Config:
+    return await registry.delete_config(subject)
+
+
+@router.get("/mode")
+async def get_global_mode(registry: RegistryDep) -> Mode:
+    return registry.get_mode(None)
+
+
+@router.put("/mode")
+async def put_global_mode(
+    registry: RegistryDep, body: ModeUpdate, force: str | None = None
+) -> Mode:
+    return await registry.set_mode(None, body.mode, flag(force))
+
+
+@router.delete("/mode")
+async def delete_global_mode(registry: RegistryDep) -> Mode:
+    return await registry.delete_mode(None)
+
+
+@router.get("/mode/{subject}")
+async def get_subject_mode(
+    registry: RegistryDep, subject: Subject, default_to_global: DefaultToGlobal = None
+) -> Mode:
+    return registry.get_mode(subject, flag(default_to_global))
+
+
+@router.put("/mode/{subject}")
+async def put_subject_mode(
+    registry: RegistryDep, subject: Subject, body: ModeUpdate, force: str | None = None
+) -> Mode:
+    return await registry.set_mode(subject, body.mode, flag(force))
+
+
+@router.delete("/mode/{subject}")
+async def delete_subject_mode(registry: RegistryDep, subject: Subject) -> Mode:
+    return await registry.delete_mode(subject)

@@ -1,0 +1,33 @@
+"""``GET /``, contexts, schema types and the health/readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from services.registry.api.deps import KafkaLogDep, RegistryDep
+
+router = APIRouter()
+
+
+@router.get("/")
+async def root() -> dict[str, object]:
+    return {}
+
+
+@router.get("/contexts")
+async def contexts(registry: RegistryDep) -> list[str]:
+    return registry.contexts()
+
+
+@router.get("/schemas/types")
+async def schema_types(registry: RegistryDep) -> list[str]:
+    return registry.schema_types()
+
+
+@router.get("/health")
+async def health(kafka_log: KafkaLogDep, response: Response) -> dict[str, object]:
+    """Ready means the state has caught up with the log (503 until then)."""
+    ready = kafka_log.caught_up
+    if not ready:
+        response.status_code = 503
+    return {"status": "UP" if ready else "STARTING", "log_position": kafka_log.position}

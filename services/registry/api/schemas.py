@@ -1,0 +1,58 @@
+"""``/schemas``: schemas by id and guid, and the listing of all schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from services.registry.api.deps import Deleted, RegistryDep, flag
+from services.registry.api.wire import V1, RegistryRoute
+from services.registry.models import SchemaString, SchemaVersion, SubjectVersion
+
+router = APIRouter(prefix="/schemas", tags=["schemas"], route_class=RegistryRoute)
+
+
+@router.get("")
+async def list_schemas(
+    registry: RegistryDep,
+    deleted: Deleted,
+    subject_prefix: Annotated[str, Query(alias="subjectPrefix")] = "",
+    latest_only: Annotated[str | None, Query(alias="latestOnly")] = None,
+) -> list[SchemaVersion]:
+    return registry.list_schemas(subject_prefix, deleted, flag(latest_only))
+
+
+@router.get("/ids/{schema_id}")
+async def schema_by_id(
+    registry: RegistryDep,
+    schema_id: int,
+    subject: str | None = None,
+    fetch_max_id: Annotated[str | None, Query(alias="fetchMaxId")] = None,
+) -> SchemaString:
+    return registry.get_schema_by_id(schema_id, subject, flag(fetch_max_id))
+
+
+@router.get("/ids/{schema_id}/schema")
+async def raw_schema_by_id(
+    registry: RegistryDep, schema_id: int, subject: str | None = None
+) -> Response:
+    # The schema itself, not a JSON string holding it.
+    return Response(registry.get_schema_by_id(schema_id, subject).schema_, media_type=V1)
+
+
+@router.get("/ids/{schema_id}/subjects")
+async def subjects_by_id(registry: RegistryDep, schema_id: int, deleted: Deleted) -> list[str]:
+    return registry.subjects_for_id(schema_id, deleted)
+
+
+@router.get("/ids/{schema_id}/versions")
+async def versions_by_id(
+    registry: RegistryDep, schema_id: int, deleted: Deleted
+) -> list[SubjectVersion]:
+    return registry.versions_for_id(schema_id, deleted)
+
+
+@router.get("/guids/{guid}")
+async def schema_by_guid(registry: RegistryDep, guid: str) -> SchemaString:
+    return registry.get_schema_by_guid(guid)

@@ -1,0 +1,131 @@
+"""``/subjects``: register, look up, list, read and delete versions of a subject."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.registry.api.deps import (
+    Deleted,
+    DeletedOnly,
+    Normalize,
+    Permanent,
+    RegistryDep,
+    Subject,
+)
+from services.registry.api.wire import V1, RegistryRoute
+from services.registry.core.registry import Version
+from services.registry.models import Metadata, RuleSet, SchemaId, SchemaReference, SchemaVersion
+
+router = APIRouter(prefix="/subjects", tags=["subjects"], route_class=RegistryRoute)
+
+
+class SchemaRequest(BaseModel):
+    """The body of register, lookup and compatibility requests; unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_: str = Field(alias="schema")  # "schema" would shadow BaseModel.schema
+    schemaType: str | None = None  # noqa: N815 - Confluent's JSON names
+    references: list[SchemaReference] = []
+    metadata: Metadata | None = None
+    ruleSet: RuleSet | None = None  # noqa: N815
+    id: int | None = None
+    version: int | None = None
+
+
+def version_param(version: str) -> Version:
+    return int(version) if version.lstrip("-").isdigit() else version
+
+
+@router.get("")
+async def list_subjects(
+    registry: RegistryDep,
+    deleted: Deleted,
+    deleted_only: DeletedOnly,
+    subject_prefix: Annotated[str, Query(alias="subjectPrefix")] = "",
+) -> list[str]:
+    return registry.list_subjects(subject_prefix, deleted, deleted_only)
+
+
+@router.post("/{subject}")
+async def lookup(
+    registry: RegistryDep,
+    subject: Subject,
+    body: SchemaRequest,
+    normalize: Normalize,
+    deleted: Deleted,
+) -> SchemaVersion:
+    return registry.lookup(subject, body.schema_, body.references, normalize, deleted)
+
+
+@router.delete("/{subject}")
+async def delete_subject(
+    registry: RegistryDep, subject: Subject, permanent: Permanent
+) -> list[int]:
+    return await registry.delete_subject(subject, permanent)
+
+
+@router.get("/{subject}/versions")
+async def list_versions(
+    registry: RegistryDep, subject: Subject, deleted: Deleted, deleted_only: DeletedOnly
+) -> list[int]:
+    return registry.list_versions(subject, deleted, deleted_only)
+
+
+@router.post("/{subject}/versions")
+async def register(
+    registry: RegistryDep, subject: Subject, body: SchemaRequest, normalize: Normalize
+) -> SchemaId:
+    return await registry.register(
+        subject,
+        body.schema_,
+        schema_type=body.schemaType,
+        references=body.references,
+        metadata=body.metadata,
+        rule_set=body.ruleSet,
+        normalize=normalize,
+        id=body.id if body.id is not None and body.id >= 0 else None,
+        version=body.version if body.version is not None and body.version > 0 else None,
+    )
+
+
+@router.get("/{subject}/versions/{version}")
+async def get_version(
+    registry: RegistryDep, subject: Subject, version: str, deleted: Deleted
+) -> SchemaVersion:
+    return registry.get_version(subject, version_param(version), deleted)
+
+
+@router.get("/{subject}/versions/{version}/schema")
+async def get_raw_schema(
+    registry: RegistryDep, subject: Subject, version: str, deleted: Deleted
+) -> Response:
+    found = registry.get_version(subject, version_param(version), deleted)
+    return Response(found.schema_, media_type=V1)
+
+
+@router.get("/{subject}/versions/{version}/referencedby")
+async def referenced_by(registry: RegistryDep, subject: Subject, version: str) -> list[int]:
+    return registry.referenced_by(subject, version_param(version))
+
+
+@router.delete("/{subject}/versions/{version}")
+async def delete_version(
+    registry: RegistryDep, subject: Subject, version: str, permanent: Permanent
+) -> int:
+    return await registry.delete_version(subject, version_param(version), permanent)
+
+
+@router.get("/{subject}/metadata")
+async def latest_with_metadata(
+    registry: RegistryDep,
+    subject: Subject,
+    deleted: Deleted,
+    key: Annotated[list[str] | None, Query()] = None,
+    value: Annotated[list[str] | None, Query()] = None,
+) -> SchemaVersion:
+    wanted = dict(zip(key or [], value or [], strict=False))
+    return registry.get_latest_with_metadata(subject, wanted, deleted)

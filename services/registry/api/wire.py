@@ -1,0 +1,111 @@
+"""Wire details Confluent clients depend on, handled once for every route.
+
+- Subjects may contain an encoded ``/``: routing runs on the raw path with ``%2F`` kept, and
+  the ``Subject`` dependency decodes it.
+- Content negotiation: answer in the first media type the client accepts among Confluent's
+  three, 406 when it accepts none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import unquote
+
+import orjson
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+V1: Final = "application/vnd.schemaregistry.v1+json"
+SUPPORTED: Final = (V1, "application/vnd.schemaregistry+json", "application/json")
+_ENCODED_SLASH: Final = "\x00slash\x00"
+
+
+class RegistryJSONResponse(Response):
+    """JSON rendered with orjson in Confluent's media type (rewritten per request by the wire)."""
+
+    media_type = V1
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer in, or None when the client accepts none we serve."""
+    if not accept:
+        return V1
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranked.append((-quality, index, media.strip().lower()))
+    for negative_quality, _, media in sorted(ranked):
+        if negative_quality == 0:
+            break
+        if media in SUPPORTED:
+            return media
+        if media in ("*/*", "application/*"):
+            return V1
+    return None
+
+
+def decode_subject(raw: str) -> str:
+    return raw.replace("%2F", "/").replace("%2f", "/")
+
+
+class WireMiddleware:
+    """Pure ASGI (no per-request task): raw-path routing and content negotiation."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_path: bytes | None = scope.get("raw_path")
+        if raw_path and b"%2" in raw_path:
+            text = raw_path.decode("latin-1").split("?", 1)[0]
+            text = text.replace("%2F", _ENCODED_SLASH).replace("%2f", _ENCODED_SLASH)
+            scope = {**scope, "path": unquote(text).replace(_ENCODED_SLASH, "%2F")}
+        accept = None
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value.decode("latin-1")
+                break
+        media = negotiate(accept)
+        if media is None:
+            body = orjson.dumps({"error_code": 406, "message": "HTTP 406 Not Acceptable"})
+            refusal = Response(body, status_code=406, media_type="application/json")
+            await refusal(scope, receive, send)
+            return
+        if media == V1:
+            await self.app(scope, receive, send)
+            return
+        wanted = media.encode()
+
+        async def send_as(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (k, wanted if k == b"content-type" and v == V1.encode() else v)
+                    for k, v in message["headers"]
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_as)
+
+
+class RegistryRoute(APIRoute):
+    """Every route omits null fields, as Confluent's JSON does."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["response_model_exclude_none"] = True
+        super().__init__(path, endpoint, **kwargs)

@@ -1,0 +1,91 @@
+"""The registry service: ``create_app(settings)`` builds it; the lifespan owns every resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from services.registry.api import compatibility as compatibility_api
+from services.registry.api import config as config_api
+from services.registry.api import root as root_api
+from services.registry.api import schemas as schemas_api
+from services.registry.api import subjects as subjects_api
+from services.registry.api.forward import PrimaryReplicaMiddleware
+from services.registry.api.handlers import install_error_handlers
+from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
+from services.registry.core.records import Record, decode, encode
+from services.registry.core.registry import Registry
+from services.registry.core.state import RegistryState
+from services.registry.settings import RegistrySettings, get_settings
+from services.registry.storage import Apply, Entry, KafkaLog
+
+log = logging.getLogger(__name__)
+
+
+class KafkaLogWriter:
+    """The core's ``LogWriter`` on the Kafka log: encode, produce, return once read back."""
+
+    def __init__(self, kafka_log: KafkaLog) -> None:
+        self.kafka_log = kafka_log
+
+    async def write(self, records: Sequence[Record]) -> None:
+        await self.kafka_log.write([encode(record) for record in records])
+
+
+def applier(state: RegistryState) -> Apply:
+    def apply(entries: Sequence[Entry]) -> None:
+        for key, value in entries:
+            record = decode(key, value)
+            if record is not None:
+                state.apply(record)
+
+    return apply
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = RegistryState()
+    kafka_log = KafkaLog(
+        settings.bootstrap_servers,
+        settings.topic,
+        applier(state),
+        write_timeout=settings.write_timeout_seconds,
+        init_timeout=settings.init_timeout_seconds,
+    )
+    forwarding = httpx.AsyncClient(timeout=settings.write_timeout_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.kafka_log = kafka_log
+        app.state.registry = Registry(state, KafkaLogWriter(kafka_log))
+        try:
+            await kafka_log.start()
+            log.info("registry caught up with %s at offset %d", settings.topic, kafka_log.position)
+            yield
+        finally:
+            await kafka_log.stop()
+            await forwarding.aclose()
+
+    app = FastAPI(
+        title="StreamMesh registry",
+        summary="Confluent-compatible schema registry and data-product catalog",
+        lifespan=lifespan,
+        default_response_class=RegistryJSONResponse,
+    )
+    install_error_handlers(app)
+    for module in (root_api, schemas_api, subjects_api, compatibility_api, config_api):
+        app.include_router(module.router)
+    app.add_middleware(
+        PrimaryReplicaMiddleware,
+        position=lambda: kafka_log.position,
+        wait_for_position=kafka_log.wait_for_position,
+        primary_url=settings.primary_url,
+        client=forwarding,
+    )
+    app.add_middleware(WireMiddleware)  # outermost: routing on the raw path, negotiation
+    return app
