@@ -93,17 +93,23 @@ class PreviousSchema:
 
 
 def compatibility_messages(
-    level: CompatibilityLevel, new: ParsedSchema, previous: Sequence[PreviousSchema]
+    level: CompatibilityLevel,
+    new: ParsedSchema,
+    previous: Sequence[PreviousSchema],
+    *,
+    validate_fields: bool = False,
 ) -> list[str]:
     """Confluent's verbose messages for registering `new` after `previous` (oldest first);
-    empty when compatible. Transitive levels stop at the newest incompatible version."""
+    empty when compatible. Transitive levels stop at the newest incompatible version. The last
+    message states the config the check ran under, as Confluent's `isCompatibleWithPrevious`."""
     if level is CompatibilityLevel.NONE or not previous:
         return []
     candidates = list(reversed(previous)) if level.transitive else [previous[-1]]
     for old in candidates:
         messages = _validate(level, new, old)
         if messages:
-            return [*messages, f"{{compatibility: '{level}'}}"]
+            flag = "true" if validate_fields else "false"
+            return [*messages, f"{{validateFields: '{flag}', compatibility: '{level}'}}"]
     return []
 
 

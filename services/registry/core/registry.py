@@ -6,6 +6,7 @@ each validates against a state that already holds every earlier write.
 """
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,7 +37,9 @@ from services.registry.errors import (
     InvalidVersionError,
     OperationNotPermittedError,
     ReferenceExistsError,
+    RegistryError,
     SchemaNotFoundError,
+    StoreError,
     SubjectCompatibilityNotConfiguredError,
     SubjectModeNotConfiguredError,
     SubjectNotFoundError,
@@ -59,6 +62,8 @@ from services.registry.models import (
     SchemaVersion,
     SubjectVersion,
 )
+
+log = logging.getLogger(__name__)
 
 Version = int | str
 """A version as clients send it: a number, "latest" or -1 (the latest live version)."""
@@ -309,7 +314,12 @@ class Registry:
                 schema_id = existing_id
             if mode != IMPORT:
                 level = CompatibilityLevel(config.compatibilityLevel or CompatibilityLevel.BACKWARD)
-                messages = compatibility_messages(level, parsed, self._previous(subject, live))
+                messages = compatibility_messages(
+                    level,
+                    parsed,
+                    self._previous(subject, live),
+                    validate_fields=bool(config.validateFields),
+                )
                 if messages:
                     raise IncompatibleSchemaError(subject, messages)
             new_version = version or (all_entries[-1].version + 1 if all_entries else 1)
@@ -334,7 +344,9 @@ class Registry:
                 for e in all_entries
                 if e.deleted and e.schema_id == schema_id and e.version < new_version
             ]
-            await self._writer.write([SchemaRecord(subject, new_version, value), *stale])
+            await self._write(
+                [SchemaRecord(subject, new_version, value), *stale], "registering the schema"
+            )
             return SchemaId(id=schema_id)
 
     async def delete_version(self, subject: str, version: Version, permanent: bool = False) -> int:
@@ -350,7 +362,9 @@ class Registry:
             if permanent and not entry.deleted:
                 raise VersionNotSoftDeletedError(subject, entry.version)
             if permanent:
-                await self._writer.write([SchemaRecord(subject, entry.version, None)])
+                await self._write(
+                    [SchemaRecord(subject, entry.version, None)], "deleting the schema version"
+                )
                 return entry.version
             stored = self.state.schemas[entry.schema_id]
             deleted_value = self._value(subject, entry.version, stored).model_copy(
@@ -359,7 +373,7 @@ class Registry:
             out: list[Record] = [SchemaRecord(subject, entry.version, deleted_value)]
             if len(self.state.versions(subject)) == 1:
                 out += self._subject_settings_tombstones(subject)
-            await self._writer.write(out)
+            await self._write(out, "deleting the schema version")
             return entry.version
 
     async def delete_subject(self, subject: str, permanent: bool = False) -> list[int]:
@@ -384,7 +398,7 @@ class Registry:
             else:
                 out = [DeleteSubjectRecord(subject, live[-1].version)]
                 out += self._subject_settings_tombstones(subject)
-            await self._writer.write(out)
+            await self._write(out, "deleting the subject")
             return [e.version for e in targets]
 
     def check_compatibility(
@@ -407,7 +421,12 @@ class Registry:
         _, deps = self._resolve_references(references)
         parsed = parse_schema(schema, deps, new=True)
         level = CompatibilityLevel(config.compatibilityLevel or CompatibilityLevel.BACKWARD)
-        messages = compatibility_messages(level, parsed, self._previous(subject, live))
+        messages = compatibility_messages(
+            level,
+            parsed,
+            self._previous(subject, live),
+            validate_fields=bool(config.validateFields),
+        )
         return CompatibilityCheck(
             is_compatible=not messages, messages=messages if verbose else None
         )
@@ -437,7 +456,7 @@ class Registry:
             config = config.model_copy(update={"compatibilityLevel": level.upper()})
         async with self._lock:
             stored = _merge_config(self.state.configs.get(subject) or Config(), config)
-            await self._writer.write([ConfigRecord(subject, stored)])
+            await self._write([ConfigRecord(subject, stored)], "updating the config")
             return stored
 
     async def delete_config(self, subject: str | None = None) -> Config:
@@ -446,7 +465,7 @@ class Registry:
             previous = (
                 self.get_config(subject) if subject is None else self._subject_config(subject)
             )
-            await self._writer.write([ConfigRecord(subject, None)])
+            await self._write([ConfigRecord(subject, None)], "deleting the config")
             return previous
 
     def effective_mode(self, subject: str | None) -> str:
@@ -474,7 +493,7 @@ class Registry:
                 occupied = self.list_subjects() if subject is None else self.state.versions(subject)
                 if occupied:
                     raise OperationNotPermittedError("Cannot import since found existing subjects")
-            await self._writer.write([ModeRecord(subject, mode)])
+            await self._write([ModeRecord(subject, mode)], "updating the mode")
             return Mode(mode=mode)
 
     async def delete_mode(self, subject: str | None = None) -> Mode:
@@ -482,10 +501,20 @@ class Registry:
             if subject is not None and subject not in self.state.modes:
                 raise SubjectModeNotConfiguredError(subject)
             previous = Mode(mode=self.effective_mode(subject))
-            await self._writer.write([ModeRecord(subject, None)])
+            await self._write([ModeRecord(subject, None)], "deleting the mode")
             return previous
 
     # --- helpers
+
+    async def _write(self, records: Sequence[Record], doing: str) -> None:
+        """Write through the log; a failure of the log itself is Confluent's store error."""
+        try:
+            await self._writer.write(records)
+        except RegistryError:
+            raise
+        except Exception as exc:  # any failure of the backing log is 50001, never a bare 500
+            log.exception("the registry log failed while %s", doing)
+            raise StoreError(f"Error while {doing} in the backend Kafka store") from exc
 
     def _listed(self, subject: str, deleted: bool, deleted_only: bool) -> bool:
         entries = self.state.versions(subject, deleted=True)

@@ -215,7 +215,7 @@ def test_backward_message_is_confluents_verbose_format() -> None:
         "additionalInfo:'x'}",
         "{oldSchemaVersion: 3}",
         f"{{oldSchema: '{old.canonical}'}}",
-        "{compatibility: 'BACKWARD'}",
+        "{validateFields: 'false', compatibility: 'BACKWARD'}",
     ]
 
 
@@ -281,7 +281,7 @@ def test_full_reports_both_directions_and_the_old_schema_once() -> None:
     assert messages[2:] == [
         "{oldSchemaVersion: 1}",
         f"{{oldSchema: '{old.canonical}'}}",
-        "{compatibility: 'FULL'}",
+        "{validateFields: 'false', compatibility: 'FULL'}",
     ]
     assert "in the old schema has no default value and is missing in the new" in messages[0]
     assert "in the new schema has no default value and is missing in the old" in messages[1]
@@ -314,7 +314,7 @@ def test_transitive_levels_check_every_earlier_version(level: CompatibilityLevel
     assert compatibility_messages(level, v3, previous) == []
     transitive = CompatibilityLevel(f"{level}_TRANSITIVE")
     messages = compatibility_messages(transitive, v3, previous)
-    assert f"{{compatibility: '{transitive}'}}" == messages[-1]
+    assert f"{{validateFields: 'false', compatibility: '{transitive}'}}" == messages[-1]
     # Confluent names the old schema only when the new one cannot read it; FULL's failure here
     # is the other direction, so only the description says which schema failed.
     assert ("{oldSchemaVersion: 1}" in messages) is (level is not CompatibilityLevel.FULL)

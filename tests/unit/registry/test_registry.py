@@ -1,13 +1,18 @@
 """The façade behaves as Confluent does: ids, versions, deletes, references, modes, configs."""
 
+from collections.abc import Sequence
+
 import pytest
 
+from services.registry.core.records import Record
 from services.registry.core.registry import Registry
 from services.registry.core.schema import parse_schema
+from services.registry.core.state import RegistryState
 from services.registry.errors import (
     IncompatibleSchemaError,
     OperationNotPermittedError,
     ReferenceExistsError,
+    StoreError,
     SubjectNotFoundError,
     VersionNotFoundError,
 )
@@ -212,7 +217,7 @@ def test_check_compatibility_answers_without_writing(registry: Registry) -> None
     assert (ok.is_compatible, ok.messages) == (True, None)
     assert (bad.is_compatible, bad.messages) == (False, None)
     assert verbose.messages is not None
-    assert verbose.messages[-1] == "{compatibility: 'BACKWARD'}"
+    assert verbose.messages[-1] == "{validateFields: 'false', compatibility: 'BACKWARD'}"
     assert registry.list_versions("users") == [1]
     assert registry.check_compatibility("empty", None, USER_V3).is_compatible
 
@@ -344,3 +349,24 @@ def test_list_schemas(registry: Registry) -> None:
     latest = [(s.subject, s.version) for s in registry.list_schemas(latest_only=True)]
     assert latest == [("a", 2), ("b", 1)]
     assert [s.subject for s in registry.list_schemas(subject_prefix="b")] == ["b"]
+
+
+# --- failures of the log
+
+
+class _RefusingWriter:
+    async def write(self, records: Sequence[Record]) -> None:
+        raise RuntimeError("broker says no")
+
+
+def test_a_failing_log_is_a_store_error_and_changes_nothing() -> None:
+    state = RegistryState()
+    registry = Registry(state, _RefusingWriter())
+    with pytest.raises(StoreError) as refused:
+        run(registry.register("users", USER_V1))
+    assert (refused.value.http_status, refused.value.error_code) == (500, 50001)
+    assert refused.value.message == (
+        "Error while registering the schema in the backend Kafka store"
+    )
+    assert isinstance(refused.value.__cause__, RuntimeError)
+    assert registry.list_subjects() == []
