@@ -1,0 +1,210 @@
+"""Compiled CEL programs on Google's C++ CEL runtime (`cel-expr-python`).
+
+Records are bound the way confluent-kafka's own `CelExecutor` binds them (its
+`cel_executor._value_to_cel`), so a rule gives the same verdict here as in any confluent client.
+Where cel-python keeps a Python object the C++ runtime cannot hold, the nearest CEL value is used:
+
+| Python / Avro value                     | cel-python (confluent)    | here                       |
+|-----------------------------------------|---------------------------|----------------------------|
+| dict (record, map)                      | map                       | map                        |
+| list (array)                            | list                      | list                       |
+| str, enum symbol, uuid.UUID             | string                    | string                     |
+| bytes (bytes, fixed)                    | bytes                     | bytes                      |
+| bool / int (int, long) / float          | bool / int / double       | bool / int / double        |
+| None                                    | null                      | null                       |
+| datetime (timestamp-*)                  | timestamp (naive = UTC)   | timestamp (naive = UTC)    |
+| timedelta                               | duration                  | duration                   |
+| date (date)                             | int, days since epoch     | int, days since epoch      |
+| Decimal (decimal)                       | the Decimal itself        | double                     |
+| time (time-millis, time-micros)         | the time itself           | duration since midnight    |
+| (branch, value) union notation          | the tuple itself          | the value                  |
+"""
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from functools import cache, lru_cache
+from typing import Final, final
+
+from cel_expr_python import cel
+
+# protobuf ships no py.typed marker; these two messages are CEL's timestamp and duration.
+from google.protobuf import duration_pb2, timestamp_pb2  # type: ignore[import-untyped]
+
+from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
+
+__all__ = ["CelProgram", "CelRuleExpression", "compile_rule_expression", "to_cel"]
+
+MESSAGE: Final = "message"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAYS: Final = date(1970, 1, 1).toordinal()
+_MICROSECOND: Final = timedelta(microseconds=1)
+_PLAIN: Final = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def _timestamp(value: datetime) -> object:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    micros = (value - _EPOCH) // _MICROSECOND
+    return timestamp_pb2.Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
+
+
+def _duration(value: timedelta) -> object:
+    micros = value // _MICROSECOND
+    # Duration's seconds and nanos share a sign, unlike floor division's.
+    seconds = int(micros / 1_000_000)
+    return duration_pb2.Duration(seconds=seconds, nanos=(micros - seconds * 1_000_000) * 1000)
+
+
+def _convert_other(value: object) -> object:  # noqa: PLR0911 - a return per kind of value
+    if isinstance(value, dict):
+        return {key: to_cel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_cel(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if isinstance(value, timedelta):
+        return _duration(value)
+    if isinstance(value, date):
+        return value.toordinal() - _EPOCH_DAYS
+    if isinstance(value, time):
+        since_midnight = timedelta(
+            hours=value.hour, minutes=value.minute, seconds=value.second
+        ) + timedelta(microseconds=value.microsecond)
+        return _duration(since_midnight)
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return to_cel(value[1])
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    for kind in (bool, int, float, str):  # subclasses such as enum.IntEnum, enum.StrEnum
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def to_cel(value: object) -> object:
+    """Converts a decoded Avro value (as fastavro or a producer gives it) to a CEL value."""
+    if type(value) in _PLAIN:
+        return value
+    return _convert_other(value)
+
+
+# `message.<field>` everywhere `message` is named lets a program bind only those fields; any
+# other use (`message[...]`, `size(message)`, a string literal, ...) binds the whole record.
+_MESSAGE_NAME = re.compile(r"(?<![\w.])message\b")
+_MESSAGE_FIELD = re.compile(r"(?<![\w.])message\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
+
+
+def _referenced_fields(expr: str) -> frozenset[str] | None:
+    fields = _MESSAGE_FIELD.findall(expr)
+    if len(fields) != len(_MESSAGE_NAME.findall(expr)):
+        return None
+    return frozenset(fields)
+
+
+@cache
+def _env() -> cel.Env:
+    return cel.NewEnv()
+
+
+@final
+class CelProgram:
+    """One CEL expression compiled once; get instances from `CelProgram.compile`."""
+
+    __slots__ = ("_bind", "_program", "_uses_now", "expr")
+
+    def __init__(self, expr: str, program: cel.Expression) -> None:
+        self.expr = expr
+        self._program = program
+        # confluent binds `now` only when the text mentions it, fresh for every evaluation.
+        self._uses_now = "now" in expr
+        self._bind = _binder(_referenced_fields(expr))
+
+    @staticmethod
+    def compile(expr: str, rule: str = "<expression>") -> "CelProgram":
+        """The compiled program for `expr`, cached by its text.
+
+        Raises `RuleCompileError` naming `rule` and the CEL error when it does not compile.
+        """
+        try:
+            return _compile(expr)
+        except RuntimeError as exc:
+            raise RuleCompileError(rule, expr, str(exc)) from None
+
+    def evaluate(self, message: object, variables: Mapping[str, object] | None = None) -> object:
+        """Evaluates with `message` bound to the record and `variables` to further names.
+
+        Returns the result as a plain Python value; raises `RuleEvaluationError` when the
+        expression evaluates to a CEL error, which confluent counts as a failed rule.
+        """
+        data: dict[str, object] = {MESSAGE: self._bind(message)}
+        if variables:
+            for name, value in variables.items():
+                data[name] = to_cel(value)
+        if self._uses_now and "now" not in data:
+            data["now"] = _timestamp(datetime.now(UTC))
+        try:
+            result = self._program.eval(data=data)
+        except RuntimeError as exc:  # values the runtime refuses to bind
+            raise RuleEvaluationError(self.expr, str(exc)) from None
+        value = result.value()
+        if value is True or value is False:
+            return value
+        if result.type() == cel.Type.ERROR:
+            raise RuleEvaluationError(self.expr, str(value))
+        return result.plain_value()
+
+
+def _binder(fields: frozenset[str] | None) -> Callable[[object], object]:
+    if fields is None:
+        return to_cel
+
+    def bind(message: object) -> object:
+        if not isinstance(message, Mapping):
+            return to_cel(message)
+        return {name: to_cel(message[name]) for name in fields if name in message}
+
+    return bind
+
+
+@lru_cache(maxsize=4096)
+def _compile(expr: str) -> CelProgram:
+    return CelProgram(expr, _env().compile(expr, disable_check=True))
+
+
+@final
+class CelRuleExpression:
+    """A rule's `expr` as confluent reads it: an optional guard, a `;`, then the expression.
+
+    When the guard is falsy the rule does not apply: a CONDITION holds, a TRANSFORM keeps the
+    value.
+    """
+
+    __slots__ = ("body", "guard")
+
+    def __init__(self, guard: CelProgram | None, body: CelProgram) -> None:
+        self.guard = guard
+        self.body = body
+
+    def applies(self, message: object, variables: Mapping[str, object] | None = None) -> bool:
+        return self.guard is None or bool(self.guard.evaluate(message, variables))
+
+
+@lru_cache(maxsize=4096)
+def _rule_expression(expr: str, rule: str) -> CelRuleExpression:
+    guard, sep, body = expr.partition(";")
+    if not sep:
+        return CelRuleExpression(None, CelProgram.compile(expr, rule))
+    guard_program = CelProgram.compile(guard, rule) if guard.strip() else None
+    return CelRuleExpression(guard_program, CelProgram.compile(body, rule))
+
+
+def compile_rule_expression(expr: str, rule: str = "<expression>") -> CelRuleExpression:
+    """Compiles a rule's `[guard;] expression`, cached; raises `RuleCompileError`."""
+    return _rule_expression(expr, rule)

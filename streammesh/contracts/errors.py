@@ -1,0 +1,26 @@
+"""Errors of data-contract rule evaluation."""
+
+from streammesh.errors import StreamMeshError
+
+
+class ContractError(StreamMeshError):
+    """Base of every error raised while compiling or evaluating data-contract rules."""
+
+
+class RuleCompileError(ContractError):
+    """A rule's CEL expression does not compile."""
+
+    def __init__(self, rule: str, expr: str, cause: str) -> None:
+        super().__init__(f"rule {rule!r}: CEL expression {expr!r} does not compile: {cause}")
+        self.rule = rule
+        self.expr = expr
+        self.cause = cause
+
+
+class RuleEvaluationError(ContractError):
+    """A CEL expression evaluated to a CEL error (missing field, no matching overload, ...)."""
+
+    def __init__(self, expr: str, cause: str) -> None:
+        super().__init__(f"CEL expression {expr!r} failed: {cause}")
+        self.expr = expr
+        self.cause = cause
