@@ -1,0 +1,82 @@
+"""Confluent's cel-python `CelExecutor` and our native engine give every rule the same verdict.
+
+Every rule of the corpus (and every `quality` rule a product ships) against every record, both
+as a producer writes it and as a consumer reads it back. A verdict is what the serializer does
+with it: the rule passes, or it fails (false, or an evaluation error, which confluent also
+counts as a failure). The few expressions known to differ are pinned in their own test.
+"""
+
+from pathlib import Path
+
+import pytest
+from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
+from confluent_kafka.schema_registry.serde import RuleExecutor
+
+from streammesh.contracts import NativeCelExecutor, RuleEvaluator
+from tests.unit.contracts.conftest import ContextFactory, cel_rule
+from tests.unit.contracts.corpus import (
+    DISAGREEMENTS,
+    RECORDS,
+    RULES,
+    decoded,
+    shipped_rules,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+ALL_RULES = {**RULES, **shipped_rules(ROOT)}
+SAMPLES = [(f"{name}", record) for name, record in RECORDS.items()] + [
+    (f"{name} (decoded)", decoded(record)) for name, record in RECORDS.items()
+]
+
+
+def verdict(executor: RuleExecutor, factory: ContextFactory, expr: str, record: object) -> bool:
+    try:
+        return bool(executor.transform(factory("rule", expr), record))
+    except Exception:  # noqa: BLE001 - confluent's serde fails the rule on any exception
+        return False
+
+
+@pytest.fixture(scope="module")
+def confluent() -> CelExecutor:
+    return CelExecutor()
+
+
+@pytest.mark.parametrize("name", sorted(ALL_RULES))
+def test_engines_agree_on_every_record(
+    name: str, confluent: CelExecutor, rule_context_factory: ContextFactory
+) -> None:
+    expr = ALL_RULES[name]
+    ours = NativeCelExecutor()
+    evaluator = RuleEvaluator([cel_rule(name, expr)])
+    mismatches = []
+    for sample, record in SAMPLES:
+        theirs = verdict(confluent, rule_context_factory, expr, record)
+        native = verdict(ours, rule_context_factory, expr, record)
+        evaluated = not evaluator.evaluate(record)
+        if not theirs == native == evaluated:
+            mismatches.append(f"{sample}: cel-python {theirs}, executor {native}, evaluator {evaluated}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_corpus_separates_records(confluent: CelExecutor, rule_context_factory: ContextFactory) -> None:
+    """The differential means something only if most rules both pass and fail some record."""
+    discriminating = [
+        name
+        for name, expr in RULES.items()
+        if len({verdict(confluent, rule_context_factory, expr, r) for r in RECORDS.values()}) == 2
+    ]
+    assert len(RULES) >= 25
+    assert len(discriminating) >= 25, discriminating
+
+
+@pytest.mark.parametrize("name", sorted(DISAGREEMENTS))
+def test_known_disagreements_stay_known(
+    name: str, confluent: CelExecutor, rule_context_factory: ContextFactory
+) -> None:
+    """If one of these starts agreeing, the engines changed: update the notes in corpus.py."""
+    expr, record = DISAGREEMENTS[name]
+
+    theirs = verdict(confluent, rule_context_factory, expr, record)
+    native = verdict(NativeCelExecutor(), rule_context_factory, expr, record)
+
+    assert theirs != native
