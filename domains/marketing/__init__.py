@@ -1,0 +1,1 @@
+"""The marketing domain: its data products and processors."""
