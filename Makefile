@@ -49,8 +49,16 @@ broker: install ## Start a local Kafka on 127.0.0.1:9092 (stop: .venv/bin/stream
 broker-stop: install ## Stop the local Kafka.
 	$(BIN)/streammesh broker stop
 
+# Debian packages some targets need: installed with apt-get (as root, or with sudo) when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+define need-deb
+	@command -v $(1) >/dev/null || { echo "installing $(2) (Debian package)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(2) >/dev/null; }
+endef
+
 .PHONY: bench
 bench: install ## Run the benchmarks under bench/ (ratios against same-run baselines).
+	$(call need-deb,wrk,wrk)
 	@set -e; for module in $$(ls bench/*.py | grep -v __init__ | sed 's|/|.|; s|\.py$$||'); do \
 		echo "== $$module"; $(BIN)/python -m $$module; done
 

@@ -14,6 +14,7 @@ from services.registry.api import config as config_api
 from services.registry.api import root as root_api
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
+from services.registry.api.cache import RenderCache
 from services.registry.api.forward import PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
@@ -36,12 +37,13 @@ class KafkaLogWriter:
         await self.kafka_log.write([encode(record) for record in records])
 
 
-def applier(state: RegistryState) -> Apply:
+def applier(state: RegistryState, cache: RenderCache) -> Apply:
     def apply(entries: Sequence[Entry]) -> None:
         for key, value in entries:
             record = decode(key, value)
             if record is not None:
                 state.apply(record)
+        cache.clear()
 
     return apply
 
@@ -49,10 +51,11 @@ def applier(state: RegistryState) -> Apply:
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = RegistryState()
+    render_cache = RenderCache()
     kafka_log = KafkaLog(
         settings.bootstrap_servers,
         settings.topic,
-        applier(state),
+        applier(state, render_cache),
         write_timeout=settings.write_timeout_seconds,
         init_timeout=settings.init_timeout_seconds,
     )
@@ -62,6 +65,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.kafka_log = kafka_log
+        app.state.render_cache = render_cache
         app.state.registry = Registry(state, KafkaLogWriter(kafka_log))
         try:
             await kafka_log.start()

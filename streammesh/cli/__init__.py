@@ -3,6 +3,7 @@
 import typer
 
 from streammesh.cli.broker import broker_app
+from streammesh.cli.registry import registry_app
 
 app = typer.Typer(
     name="streammesh",
@@ -11,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(broker_app, name="broker")
+app.add_typer(registry_app, name="registry")
 
 
 def main() -> None:

@@ -1,4 +1,8 @@
-"""Dependencies of the routes, as ``Annotated`` aliases; tests swap them with overrides."""
+"""Dependencies of the routes, as ``Annotated`` aliases; tests swap them with overrides.
+
+They are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in a thread pool,
+which costs more than the whole lookup it serves.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,23 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
+from services.registry.api.cache import RenderCache, get_render_cache
 from services.registry.api.wire import decode_subject
 from services.registry.core.registry import Registry
 from services.registry.storage import KafkaLog
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
 
 
-def get_kafka_log(request: Request) -> KafkaLog:
+async def get_kafka_log(request: Request) -> KafkaLog:
     kafka_log: KafkaLog = request.app.state.kafka_log
     return kafka_log
 
 
-def subject_path(subject: Annotated[str, Path()]) -> str:
+async def subject_path(subject: Annotated[str, Path()]) -> str:
     """The subject with its encoded ``/`` restored (see ``WireMiddleware``)."""
     return decode_subject(subject)
 
@@ -31,27 +36,28 @@ def flag(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("true", "1", "")
 
 
-def deleted_flag(deleted: Annotated[str | None, Query()] = None) -> bool:
+async def deleted_flag(deleted: Annotated[str | None, Query()] = None) -> bool:
     return flag(deleted)
 
 
-def deleted_only_flag(
+async def deleted_only_flag(
     deleted_only: Annotated[str | None, Query(alias="deletedOnly")] = None,
     deleted_only_snake: Annotated[str | None, Query(alias="deleted_only")] = None,
 ) -> bool:
     return flag(deleted_only) or flag(deleted_only_snake)
 
 
-def normalize_flag(normalize: Annotated[str | None, Query()] = None) -> bool:
+async def normalize_flag(normalize: Annotated[str | None, Query()] = None) -> bool:
     return flag(normalize)
 
 
-def permanent_flag(permanent: Annotated[str | None, Query()] = None) -> bool:
+async def permanent_flag(permanent: Annotated[str | None, Query()] = None) -> bool:
     return flag(permanent)
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 KafkaLogDep = Annotated[KafkaLog, Depends(get_kafka_log)]
+RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
 Subject = Annotated[str, Depends(subject_path)]
 Deleted = Annotated[bool, Depends(deleted_flag)]
 DeletedOnly = Annotated[bool, Depends(deleted_only_flag)]

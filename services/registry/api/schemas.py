@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.registry.api.deps import Deleted, RegistryDep, flag
+from services.registry.api.deps import Deleted, RegistryDep, RenderCacheDep, flag
 from services.registry.api.wire import V1, RegistryRoute
 from services.registry.models import SchemaString, SchemaVersion, SubjectVersion
 
@@ -23,14 +23,19 @@ async def list_schemas(
     return registry.list_schemas(subject_prefix, deleted, flag(latest_only))
 
 
-@router.get("/ids/{schema_id}")
+@router.get("/ids/{schema_id}", response_model=SchemaString)
 async def schema_by_id(
     registry: RegistryDep,
+    cache: RenderCacheDep,
     schema_id: int,
     subject: str | None = None,
     fetch_max_id: Annotated[str | None, Query(alias="fetchMaxId")] = None,
-) -> SchemaString:
-    return registry.get_schema_by_id(schema_id, subject, flag(fetch_max_id))
+) -> Response:
+    max_id = flag(fetch_max_id)
+    return cache.response(
+        ("id", schema_id, subject, max_id),
+        lambda: registry.get_schema_by_id(schema_id, subject, max_id),
+    )
 
 
 @router.get("/ids/{schema_id}/schema")

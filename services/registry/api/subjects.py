@@ -13,6 +13,7 @@ from services.registry.api.deps import (
     Normalize,
     Permanent,
     RegistryDep,
+    RenderCacheDep,
     Subject,
 )
 from services.registry.api.wire import V1, RegistryRoute
@@ -92,11 +93,15 @@ async def register(
     )
 
 
-@router.get("/{subject}/versions/{version}")
+@router.get("/{subject}/versions/{version}", response_model=SchemaVersion)
 async def get_version(
-    registry: RegistryDep, subject: Subject, version: str, deleted: Deleted
-) -> SchemaVersion:
-    return registry.get_version(subject, version_param(version), deleted)
+    registry: RegistryDep, cache: RenderCacheDep, subject: Subject, version: str, deleted: Deleted
+) -> Response:
+    # Serializers with use.latest.version ask for this on every cache miss.
+    return cache.response(
+        ("version", subject, version, deleted),
+        lambda: registry.get_version(subject, version_param(version), deleted),
+    )
 
 
 @router.get("/{subject}/versions/{version}/schema")
