@@ -2,7 +2,7 @@
 
 import io
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,11 @@ ORDER_SCHEMA: dict[str, Any] = {
         },
         {
             "name": "status",
-            "type": {"type": "enum", "name": "Status", "symbols": ["placed", "cancelled", "refunded"]},
+            "type": {
+                "type": "enum",
+                "name": "Status",
+                "symbols": ["placed", "cancelled", "refunded"],
+            },
         },
         {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}},
         {"name": "ship_by", "type": {"type": "int", "logicalType": "date"}},

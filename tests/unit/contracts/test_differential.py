@@ -9,11 +9,10 @@ counts as a failure). The few expressions known to differ are pinned in their ow
 from pathlib import Path
 
 import pytest
-from confluent_kafka.schema_registry.rules.cel.cel_executor import CelExecutor
 from confluent_kafka.schema_registry.serde import RuleExecutor
 
 from streammesh.contracts import NativeCelExecutor, RuleEvaluator
-from tests.unit.contracts.conftest import ContextFactory, cel_rule
+from tests.unit.contracts.conftest import CONFLUENT_CEL, ContextFactory, cel_rule
 from tests.unit.contracts.corpus import (
     DISAGREEMENTS,
     RECORDS,
@@ -37,13 +36,13 @@ def verdict(executor: RuleExecutor, factory: ContextFactory, expr: str, record: 
 
 
 @pytest.fixture(scope="module")
-def confluent() -> CelExecutor:
-    return CelExecutor()
+def confluent() -> RuleExecutor:
+    return CONFLUENT_CEL()
 
 
 @pytest.mark.parametrize("name", sorted(ALL_RULES))
 def test_engines_agree_on_every_record(
-    name: str, confluent: CelExecutor, rule_context_factory: ContextFactory
+    name: str, confluent: RuleExecutor, rule_context_factory: ContextFactory
 ) -> None:
     expr = ALL_RULES[name]
     ours = NativeCelExecutor()
@@ -54,11 +53,15 @@ def test_engines_agree_on_every_record(
         native = verdict(ours, rule_context_factory, expr, record)
         evaluated = not evaluator.evaluate(record)
         if not theirs == native == evaluated:
-            mismatches.append(f"{sample}: cel-python {theirs}, executor {native}, evaluator {evaluated}")
+            mismatches.append(
+                f"{sample}: cel-python {theirs}, executor {native}, evaluator {evaluated}"
+            )
     assert not mismatches, "\n".join(mismatches)
 
 
-def test_corpus_separates_records(confluent: CelExecutor, rule_context_factory: ContextFactory) -> None:
+def test_corpus_separates_records(
+    confluent: RuleExecutor, rule_context_factory: ContextFactory
+) -> None:
     """The differential means something only if most rules both pass and fail some record."""
     discriminating = [
         name
@@ -71,7 +74,7 @@ def test_corpus_separates_records(confluent: CelExecutor, rule_context_factory: 
 
 @pytest.mark.parametrize("name", sorted(DISAGREEMENTS))
 def test_known_disagreements_stay_known(
-    name: str, confluent: CelExecutor, rule_context_factory: ContextFactory
+    name: str, confluent: RuleExecutor, rule_context_factory: ContextFactory
 ) -> None:
     """If one of these starts agreeing, the engines changed: update the notes in corpus.py."""
     expr, record = DISAGREEMENTS[name]
