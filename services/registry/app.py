@@ -18,6 +18,12 @@ from services.registry.api.cache import RenderCache
 from services.registry.api.forward import PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
+from services.registry.auth import (
+    Authenticator,
+    AuthMiddleware,
+    DomainAuthorizer,
+    load_users,
+)
 from services.registry.core.records import Record, decode, encode
 from services.registry.core.registry import Registry
 from services.registry.core.state import RegistryState
@@ -91,5 +97,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         primary_url=settings.primary_url,
         client=forwarding,
     )
+    if settings.auth_file is not None:
+        # Inside the wire (errors are negotiated), outside forwarding (replicas check first).
+        authenticator = Authenticator(load_users(settings.auth_file))
+        app.add_middleware(
+            AuthMiddleware, authenticator=authenticator, authorizer=DomainAuthorizer()
+        )
     app.add_middleware(WireMiddleware)  # outermost: routing on the raw path, negotiation
     return app

@@ -1,6 +1,7 @@
 """Typed settings of the registry service (env prefix ``STREAMMESH_REGISTRY_``)."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class RegistrySettings(BaseSettings):
     primary_url: str | None = Field(
         default=None,
         description="URL of the primary to forward writes to; unset: this instance is the primary.",
+    )
+    auth_file: Path | None = Field(
+        default=None,
+        description="YAML of users (see services/registry/auth.py); unset: no authentication.",
     )
     workers: int = Field(
         default=1, ge=1, description="Worker processes (one per core in production)."

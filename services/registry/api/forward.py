@@ -20,8 +20,8 @@ from services.registry.api.handlers import render_error
 from services.registry.errors import ForwardingError
 
 POSITION_HEADER: Final = "x-streammesh-log-position"
-# POST /subjects/{s} (lookup) and POST /compatibility/... are reads; these are writes.
-_WRITE_POST: Final = re.compile(r"^/subjects/.+/versions/?$")
+# POST /subjects/{s} (lookup), POST /compatibility/... and a product's /impact are reads.
+_WRITE_POST: Final = re.compile(r"^(/subjects/.+/versions|/products(/(?!.*/impact/?$).*)?)/?$")
 _HOP_BY_HOP: Final = {b"host", b"content-length", b"connection", b"transfer-encoding"}
 
 

@@ -1,0 +1,106 @@
+"""With auth on, confluent-kafka's client (basic.auth.user.info) gets its domain's rights only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from services.registry.auth import hash_password
+from tests.conftest import RegistryFactory
+
+pytestmark = pytest.mark.integration
+
+USERS = {
+    "sales": ("sales-pw", "owner", ["sales"]),
+    "customers": ("customers-pw", "owner", ["customers"]),
+    "ops": ("ops-pw", "admin", []),
+    "bi": ("bi-pw", "reader", []),
+}
+SCHEMA = Schema(
+    json.dumps({"type": "record", "name": "R", "fields": [{"name": "a", "type": "string"}]}),
+    "AVRO",
+)
+
+
+@pytest.fixture
+def registry_url(registry_factory: RegistryFactory, tmp_path: Path) -> str:
+    users = {
+        name: {"password": hash_password(pw, iterations=1000), "role": role, "domains": domains}
+        for name, (pw, role, domains) in USERS.items()
+    }
+    auth_file = tmp_path / "users.yaml"
+    auth_file.write_text(yaml.safe_dump({"users": users}))
+    return registry_factory(auth_file=auth_file)
+
+
+@pytest.fixture
+def clients(registry_url: str) -> Iterator[dict[str, SchemaRegistryClient]]:
+    made = {
+        name: SchemaRegistryClient({"url": registry_url, "basic.auth.user.info": f"{name}:{pw}"})
+        for name, (pw, _, _) in USERS.items()
+    }
+    made["anonymous"] = SchemaRegistryClient({"url": registry_url})
+    made["impostor"] = SchemaRegistryClient(
+        {"url": registry_url, "basic.auth.user.info": "sales:guess"}
+    )
+    yield made
+    for client in made.values():
+        client.close()
+
+
+def refused(call: object) -> tuple[int, int]:
+    assert callable(call)
+    with pytest.raises(SchemaRegistryError) as error:
+        call()
+    return error.value.http_status_code, error.value.error_code
+
+
+# who, subject, may register
+MATRIX = [
+    ("sales", "sales.orders.v1-value", True),
+    ("sales", "customers.profiles.v1-value", False),
+    ("customers", "customers.profiles.v1-value", True),
+    ("customers", "sales.orders.v1-value", False),
+    ("ops", "marketing.cltv.v1-value", True),
+    ("bi", "sales.orders.v1-value", False),
+]
+
+
+def test_domain_by_subject_by_verb(clients: dict[str, SchemaRegistryClient]) -> None:
+    for who, subject, allowed in MATRIX:
+        client = clients[who]
+        if allowed:
+            assert client.register_schema(subject, SCHEMA) >= 1, (who, subject)
+            assert client.set_compatibility(subject, "FULL") is not None
+            assert client.delete_version(subject, 1) == 1
+        else:
+            assert refused(lambda c=client, s=subject: c.register_schema(s, SCHEMA)) == (
+                403,
+                40301,
+            ), (who, subject)
+            assert refused(lambda c=client, s=subject: c.set_compatibility(s, "NONE")) == (
+                403,
+                40301,
+            )
+    # every authenticated principal reads everything
+    clients["ops"].register_schema("sales.orders.v1-value", SCHEMA)
+    for who in USERS:
+        assert clients[who].get_latest_version("sales.orders.v1-value").version == 2
+    # global settings are the admins'
+    assert refused(lambda: clients["sales"].set_compatibility(level="NONE")) == (403, 40301)
+    assert clients["ops"].set_compatibility(level="FULL") is not None
+
+
+def test_missing_or_wrong_credentials_are_40101(clients: dict[str, SchemaRegistryClient]) -> None:
+    for who in ("anonymous", "impostor"):
+        assert refused(lambda c=clients[who]: c.get_subjects()) == (401, 40101)
+        assert refused(lambda c=clients[who]: c.register_schema("sales.x.v1-value", SCHEMA)) == (
+            401,
+            40101,
+        )

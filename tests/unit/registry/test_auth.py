@@ -1,0 +1,121 @@
+"""Authentication accepts exactly the configured credentials; domains write only what they own."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from services.registry.auth import (
+    Authenticator,
+    DomainAuthorizer,
+    Principal,
+    Role,
+    User,
+    hash_password,
+    load_users,
+    subject_domain,
+    verify_password,
+)
+from services.registry.errors import ForbiddenError, UnauthorizedError
+
+
+def basic(user: str, password: str) -> bytes:
+    return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+
+
+@pytest.fixture(scope="module")
+def authenticator() -> Authenticator:
+    cheap = {"iterations": 1000}
+    return Authenticator(
+        {
+            "sales": User(password=hash_password("s3cret", **cheap), domains=("sales",)),
+            "ops": User(password=hash_password("root", **cheap), role=Role.ADMIN),
+        }
+    )
+
+
+def test_password_hashes_verify_only_the_password() -> None:
+    stored = hash_password("pa:ss", iterations=1000)
+    assert verify_password("pa:ss", stored)
+    assert not verify_password("pa:sS", stored)
+    assert not verify_password("pa:ss", "plain-text")
+    assert hash_password("x", iterations=1000) != hash_password("x", iterations=1000)  # salted
+
+
+def test_good_credentials_give_the_principal(authenticator: Authenticator) -> None:
+    principal = authenticator.authenticate(basic("sales", "s3cret"))
+    assert principal == Principal("sales", Role.OWNER, frozenset({"sales"}))
+    assert authenticator.authenticate(basic("sales", "s3cret")) is principal  # remembered
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        b"Bearer abc",
+        basic("sales", "wrong"),
+        basic("nobody", "s3cret"),
+        b"Basic !!!not-base64",
+        b"Basic " + base64.b64encode(b"\xff\xfe"),
+    ],
+)
+def test_bad_credentials_are_40101(authenticator: Authenticator, header: bytes | None) -> None:
+    with pytest.raises(UnauthorizedError) as refused:
+        authenticator.authenticate(header)
+    assert (refused.value.http_status, refused.value.error_code) == (401, 40101)
+
+
+SALES = Principal("sales", Role.OWNER, frozenset({"sales"}))
+ADMIN = Principal("ops", Role.ADMIN, frozenset())
+READER = Principal("bi", Role.READER, frozenset())
+
+MATRIX = [
+    # principal, method, path, allowed
+    (SALES, "GET", "/subjects/customers.profiles.v1-value/versions/latest", True),
+    (SALES, "POST", "/subjects/customers.profiles.v1-value", True),  # lookup is a read
+    (SALES, "POST", "/subjects/sales.orders.v1-value/versions", True),
+    (SALES, "POST", "/subjects/customers.profiles.v1-value/versions", False),
+    (SALES, "DELETE", "/subjects/sales.orders.v1-value", True),
+    (SALES, "DELETE", "/subjects/customers.profiles.v1-value/versions/1", False),
+    (SALES, "PUT", "/config/sales.orders.v1-value", True),
+    (SALES, "PUT", "/config", False),
+    (SALES, "PUT", "/mode", False),
+    (SALES, "PUT", "/mode/customers.profiles.v1-value", False),
+    (SALES, "POST", "/compatibility/subjects/customers.profiles.v1-value/versions", True),
+    (SALES, "POST", "/products/sales/orders", True),
+    (SALES, "POST", "/products/marketing/cltv/deprecate", False),
+    (SALES, "POST", "/products/marketing/cltv/impact", True),
+    (SALES, "POST", "/subjects/sales%2Forders-value/versions", False),  # no domain prefix
+    (READER, "GET", "/schemas/ids/1", True),
+    (READER, "POST", "/subjects/sales.orders.v1-value/versions", False),
+    (ADMIN, "PUT", "/config", True),
+    (ADMIN, "DELETE", "/subjects/customers.profiles.v1-value", True),
+]
+
+
+@pytest.mark.parametrize(("principal", "method", "path", "allowed"), MATRIX)
+def test_authorization_matrix(principal: Principal, method: str, path: str, allowed: bool) -> None:
+    authorizer = DomainAuthorizer()
+    if allowed:
+        authorizer.authorize(principal, method, path)
+    else:
+        with pytest.raises(ForbiddenError) as refused:
+            authorizer.authorize(principal, method, path)
+        assert (refused.value.http_status, refused.value.error_code) == (403, 40301)
+        assert principal.name in refused.value.message
+
+
+def test_subject_domain_is_the_topic_prefix() -> None:
+    assert subject_domain("sales.orders.v1-value") == "sales"
+    assert subject_domain("orders-value") == ""
+
+
+def test_user_file_errors_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "users.yaml"
+    path.write_text("users:\n  sales:\n    role: owner\n")  # no password
+    with pytest.raises(ValueError, match=r"users\.yaml"):
+        load_users(path)
+    path.write_text(f"users:\n  sales:\n    password: '{hash_password('x', iterations=1000)}'\n")
+    assert load_users(path)["sales"].role is Role.OWNER
