@@ -42,7 +42,7 @@ def test_orders_rules_in_confluent_shape(
         "kind": "CONDITION",
         "mode": "WRITE",
         "type": "CEL",
-        "expr": "decimal(message.amount) >= decimal('0')",
+        "expr": "message.amount >= 0.0",
         "onFailure": "ERROR",
         "disabled": False,
     }
