@@ -18,6 +18,10 @@ Where cel-python keeps a Python object the C++ runtime cannot hold, the nearest 
 | Decimal (decimal)                       | the Decimal itself        | double                     |
 | time (time-millis, time-micros)         | the time itself           | duration since midnight    |
 | (branch, value) union notation          | the tuple itself          | the value                  |
+
+Of confluent's CEL extensions only `decimal(x)` (string, int or double) is provided, returning a
+double like the decimals it is compared with; others (`isEmail`, `decimals.*`, ...) are CEL
+errors here, which fail the rule.
 """
 
 import re
@@ -108,9 +112,20 @@ def _referenced_fields(expr: str) -> frozenset[str] | None:
     return frozenset(fields)
 
 
+def _decimal(value: object) -> float:
+    if isinstance(value, str):
+        return float(Decimal(value))  # a ValueError becomes a CEL error, failing the rule
+    assert isinstance(value, int | float)
+    return float(value)
+
+
 @cache
 def _env() -> cel.Env:
-    return cel.NewEnv()
+    overloads = [
+        cel.Overload(f"decimal_{kind.name().lower()}", cel.Type.DOUBLE, [kind], impl=_decimal)
+        for kind in (cel.Type.STRING, cel.Type.INT, cel.Type.DOUBLE)
+    ]
+    return cel.NewEnv(functions=[cel.FunctionDecl("decimal", overloads)])
 
 
 @final

@@ -1,6 +1,6 @@
 # Stubs for the parts of cel-expr-python 0.1.3 StreamMesh uses. The wheel ships a cel.pyi but no
 # py.typed marker, and its stub leaves some parameters untyped and imports protobuf for types.
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 class Type:
@@ -41,6 +41,20 @@ class Expression:
 class CelExtensionBase:
     def __init__(self, name: str) -> None: ...
 
+class Overload:
+    def __init__(
+        self,
+        id: str | None = ...,
+        return_type: Type = ...,
+        parameters: Sequence[Type] = ...,
+        is_member: bool = ...,
+        impl: Callable[..., Any] | None = ...,
+        signature: str | None = ...,
+    ) -> None: ...
+
+class FunctionDecl:
+    def __init__(self, name: str, overloads: Sequence[Overload]) -> None: ...
+
 class Env:
     def Activation(self, data: Mapping[str, Any] | None = ...) -> Activation: ...  # noqa: N802
     def compile(self, expression: str, disable_check: bool = ...) -> Expression: ...
@@ -51,4 +65,5 @@ def NewEnv(  # noqa: N802
     variables: Mapping[str, Type] | None = ...,
     extensions: Sequence[CelExtensionBase] | None = ...,
     container: str | None = ...,
+    functions: Sequence[FunctionDecl] | None = ...,
 ) -> Env: ...

@@ -149,6 +149,8 @@ RULES: dict[str, str] = {
     "amount_int_floor": "message.amount >= 1",
     "amount_as_int": "int(message.amount) < 100000",
     "amount_as_double": "double(message.amount) > 0.0",
+    "amount_decimal": "decimal(message.amount) >= decimal('0') && decimal(message.amount) < 1e9",
+    "amount_decimal_int": "decimal(message.amount) > decimal(100)",
     "currency_iso": "message.currency.matches('^[A-Z]{3}$')",
     "currency_known": "message.currency in ['EUR', 'USD', 'GBP']",
     "order_id_prefix": "message.order_id.startsWith('o-') && message.order_id.size() <= 40",
@@ -215,7 +217,11 @@ def decoded(record: dict[str, object]) -> dict[str, object]:
 
 
 def shipped_rules(root: Path) -> dict[str, str]:
-    """CEL expressions from the `quality` rules of every product under `domains/`."""
+    """CEL expressions of the message-level `quality` rules of every product under `domains/`.
+
+    Rules on a `field` or on `tags` compile to CEL_FIELD rules over their product's own schema;
+    they are left to the CEL_FIELD tests.
+    """
     found: dict[str, str] = {}
     for path in sorted(root.glob("domains/*/products/*.yaml")):
         _collect(yaml.safe_load(path.read_text()), path.stem, found)
@@ -227,7 +233,11 @@ def _collect(node: object, where: str, found: dict[str, str]) -> None:
         quality = node.get("quality")
         if isinstance(quality, list):
             for n, rule in enumerate(quality):
-                if isinstance(rule, dict) and isinstance(rule.get("expr"), str):
+                if (
+                    isinstance(rule, dict)
+                    and isinstance(rule.get("expr"), str)
+                    and not rule.keys() & {"field", "tags"}
+                ):
                     found[f"{where}:{rule.get('name', n)}"] = rule["expr"]
         for value in node.values():
             _collect(value, where, found)
