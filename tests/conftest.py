@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streammesh.testing.kafka import KafkaUnderTest, kafka_for_tests
@@ -67,6 +69,30 @@ def group_id(request: pytest.FixtureRequest) -> str:
 RegistryFactory = Callable[..., str]
 
 
+def ensure_registry_topic(admin: AdminClient, topic: str, timeout: float = 30.0) -> None:
+    """Create the registry's log topic unless it exists, and wait until it has a leader.
+
+    The registry creates a missing topic itself but then asks at once for its offsets, which a
+    partition without a leader yet refuses (NOT_LEADER_FOR_PARTITION); tests start many
+    registries on fresh topics, so they wait for the leader first.
+    """
+    from services.registry.storage import TOPIC_CONFIG  # noqa: PLC0415 - registry tests only
+
+    if topic not in admin.list_topics(timeout=10).topics:
+        new = NewTopic(topic, num_partitions=1, replication_factor=1, config=TOPIC_CONFIG)
+        with contextlib.suppress(KafkaException):  # another instance created it first
+            admin.create_topics([new], operation_timeout=30)[topic].result(timeout=30)
+    deadline = time.monotonic() + timeout
+    while True:
+        metadata = admin.list_topics(topic=topic, timeout=10).topics[topic]
+        partition = metadata.partitions.get(0)
+        if metadata.error is None and partition is not None and partition.leader >= 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{topic} has no leader after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def registry_factory(
     bootstrap_servers: str, admin: AdminClient, request: pytest.FixtureRequest
@@ -82,6 +108,7 @@ def registry_factory(
         settings = RegistrySettings.model_validate(
             {"bootstrap_servers": bootstrap_servers, "topic": topic or default_topic, **overrides}
         )
+        ensure_registry_topic(admin, settings.topic)
         return stack.enter_context(serve_in_thread(create_app(settings)))
 
     with stack:

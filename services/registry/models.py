@@ -28,6 +28,7 @@ class Rule(_Entity):
 class RuleSet(_Entity):
     migrationRules: list[Rule] | None = None  # noqa: N815 - Confluent's JSON name
     domainRules: list[Rule] | None = None  # noqa: N815
+    encodingRules: list[Rule] | None = None  # noqa: N815 - payload encryption, Confluent 8
 
 
 class Metadata(_Entity):

@@ -135,6 +135,7 @@ def merge_rule_sets(old: RuleSet | None, new: RuleSet | None) -> RuleSet | None:
     return RuleSet(
         migrationRules=merge(old.migrationRules, new.migrationRules),
         domainRules=merge(old.domainRules, new.domainRules),
+        encodingRules=merge(old.encodingRules, new.encodingRules),
     )
 
 

@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
-from tests.conftest import unique_name
+from tests.conftest import ensure_registry_topic, unique_name
 from tests.support.servers import serve_in_thread
 
 V1 = "application/vnd.schemaregistry.v1+json"
@@ -27,6 +27,7 @@ def shared_registry(
     settings = RegistrySettings.model_validate(
         {"bootstrap_servers": bootstrap_servers, "topic": topic}
     )
+    ensure_registry_topic(admin, topic)
     with serve_in_thread(create_app(settings)) as url:
         yield url
     admin.delete_topics([topic])[topic].result(timeout=30)
