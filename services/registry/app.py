@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from services.registry.api import compatibility as compatibility_api
 from services.registry.api import config as config_api
+from services.registry.api import products as products_api
 from services.registry.api import root as root_api
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
@@ -24,7 +25,11 @@ from services.registry.auth import (
     DomainAuthorizer,
     load_users,
 )
-from services.registry.core.records import Record, decode, encode
+from services.registry.catalog.groups import KafkaConsumerGroups
+from services.registry.catalog.records import PRODUCT
+from services.registry.catalog.service import Catalog
+from services.registry.catalog.state import CatalogState
+from services.registry.core.records import Record, UnknownRecord, decode, encode
 from services.registry.core.registry import Registry
 from services.registry.core.state import RegistryState
 from services.registry.settings import RegistrySettings, get_settings
@@ -43,11 +48,13 @@ class KafkaLogWriter:
         await self.kafka_log.write([encode(record) for record in records])
 
 
-def applier(state: RegistryState, cache: RenderCache) -> Apply:
+def applier(state: RegistryState, catalog: CatalogState, cache: RenderCache) -> Apply:
     def apply(entries: Sequence[Entry]) -> None:
         for key, value in entries:
             record = decode(key, value)
-            if record is not None:
+            if isinstance(record, UnknownRecord) and record.keytype == PRODUCT:
+                catalog.apply(key, value)
+            elif record is not None:
                 state.apply(record)
         cache.clear()
 
@@ -57,11 +64,12 @@ def applier(state: RegistryState, cache: RenderCache) -> Apply:
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = RegistryState()
+    catalog_state = CatalogState()
     render_cache = RenderCache()
     kafka_log = KafkaLog(
         settings.bootstrap_servers,
         settings.topic,
-        applier(state, render_cache),
+        applier(state, catalog_state, render_cache),
         write_timeout=settings.write_timeout_seconds,
         init_timeout=settings.init_timeout_seconds,
     )
@@ -72,7 +80,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.kafka_log = kafka_log
         app.state.render_cache = render_cache
-        app.state.registry = Registry(state, KafkaLogWriter(kafka_log))
+        registry = Registry(state, KafkaLogWriter(kafka_log))
+        app.state.registry = registry
+        groups = KafkaConsumerGroups(settings.bootstrap_servers)
+        app.state.catalog = Catalog(catalog_state, registry, kafka_log, groups)
         try:
             await kafka_log.start()
             log.info("registry caught up with %s at offset %d", settings.topic, kafka_log.position)
@@ -88,7 +99,14 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         default_response_class=RegistryJSONResponse,
     )
     install_error_handlers(app)
-    for module in (root_api, schemas_api, subjects_api, compatibility_api, config_api):
+    for module in (
+        root_api,
+        schemas_api,
+        subjects_api,
+        compatibility_api,
+        config_api,
+        products_api,
+    ):
         app.include_router(module.router)
     app.add_middleware(
         PrimaryReplicaMiddleware,

@@ -31,6 +31,10 @@ class ErrorCode(IntEnum):
     INVALID_MODE = 42204
     OPERATION_NOT_PERMITTED = 42205
     REFERENCE_EXISTS = 42206
+    # StreamMesh's catalog, in ranges Confluent leaves unused.
+    PRODUCT_NOT_FOUND = 40470
+    POLICY_VIOLATION = 42290
+    INVALID_LIFECYCLE = 42291
     STORE_ERROR = 50001
     OPERATION_TIMEOUT = 50002
     FORWARDING_ERROR = 50003
@@ -260,3 +264,25 @@ class ForwardingError(RegistryError):
 
     def __init__(self, message: str = "Error while forwarding the request to the leader") -> None:
         super().__init__(message)
+
+
+class ProductNotFoundError(NotFoundError):
+    default_error_code = ErrorCode.PRODUCT_NOT_FOUND
+
+    def __init__(self, product: str) -> None:
+        super().__init__(f"Data product '{product}' not found.")
+
+
+class PolicyViolationError(UnprocessableError):
+    """A governance policy refused a descriptor; nothing was registered."""
+
+    default_error_code = ErrorCode.POLICY_VIOLATION
+
+    def __init__(self, product: str, violations: list[str]) -> None:
+        self.violations = violations
+        listed = "; ".join(violations)
+        super().__init__(f"Data product '{product}' violates governance policies: {listed}")
+
+
+class LifecycleError(UnprocessableError):
+    default_error_code = ErrorCode.INVALID_LIFECYCLE

@@ -82,7 +82,8 @@ class KafkaLog:
                 "enable.partition.eof": False,
                 "isolation.level": "read_committed",
                 "fetch.wait.max.ms": 10,
-            }
+            },
+            logger=log,
         )
         partition = KafkaPartition(self.topic, 0, OFFSET_BEGINNING)
         self._consumer.assign([partition])
@@ -98,7 +99,8 @@ class KafkaLog:
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": 0,
-            }
+            },
+            logger=log,
         )
         self._thread = threading.Thread(target=self._read, name="registry-log-reader", daemon=True)
         self._thread.start()

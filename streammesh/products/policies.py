@@ -17,9 +17,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
 
-import celpy
-from celpy.celparser import CELParseError
-
+from streammesh.contracts import CelProgram, RuleCompileError
 from streammesh.products.avro import AvroSchema, parse_avro
 from streammesh.products.contract import split_guard
 from streammesh.products.descriptor import (
@@ -371,9 +369,9 @@ def looks_personal(path: str) -> bool:
 def cel_error(expr: str) -> str | None:
     """Why `expr` is not valid CEL, or None if it parses."""
     try:
-        celpy.Environment().compile(expr)
-    except CELParseError as exc:
-        return f"not valid CEL: {' '.join(str(exc).split())}"
+        CelProgram.compile(expr)
+    except RuleCompileError as exc:
+        return f"not valid CEL: {' '.join(str(exc.cause).split())}"
     return None
 
 
