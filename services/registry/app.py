@@ -16,7 +16,7 @@ from services.registry.api import root as root_api
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api.cache import RenderCache
-from services.registry.api.forward import PrimaryReplicaMiddleware
+from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.auth import (
@@ -74,12 +74,18 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         init_timeout=settings.init_timeout_seconds,
     )
     forwarding = httpx.AsyncClient(timeout=settings.write_timeout_seconds)
+    forwarder = (
+        Forwarder(settings.primary_url, forwarding, kafka_log.wait_for_position)
+        if settings.primary_url
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.kafka_log = kafka_log
         app.state.render_cache = render_cache
+        app.state.forwarder = forwarder
         registry = Registry(state, KafkaLogWriter(kafka_log))
         app.state.registry = registry
         groups = KafkaConsumerGroups(settings.bootstrap_servers)
@@ -109,11 +115,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.add_middleware(
-        PrimaryReplicaMiddleware,
-        position=lambda: kafka_log.position,
-        wait_for_position=kafka_log.wait_for_position,
-        primary_url=settings.primary_url,
-        client=forwarding,
+        PrimaryReplicaMiddleware, position=lambda: kafka_log.position, forwarder=forwarder
     )
     if settings.auth_file is not None:
         # Inside the wire (errors are negotiated), outside forwarding (replicas check first).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ class KafkaLog:
             await asyncio.wait_for(self._caught_up.wait(), self._init_timeout)
         except TimeoutError as error:
             raise StoreTimeoutError(
-                f"Replaying {self.topic} did not catch up within {self._init_timeout:.0f}s "
+                f"Replaying {self.topic} did not catch up within {self._init_timeout:g}s "
                 f"({self._position} of {self._start_end} offsets)"
             ) from error
 
@@ -142,14 +143,22 @@ class KafkaLog:
             raise StoreError(
                 f"Kafka at {self.bootstrap_servers} does not answer: {error}"
             ) from error
-        if self.topic in metadata.topics:
-            return
-        new = NewTopic(self.topic, num_partitions=1, replication_factor=-1, config=TOPIC_CONFIG)
-        try:
-            admin.create_topics([new], operation_timeout=10)[self.topic].result(timeout=15)
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another instance won
-                raise StoreError(f"Could not create {self.topic}: {error}") from error
+        if self.topic not in metadata.topics:
+            new = NewTopic(self.topic, num_partitions=1, replication_factor=-1, config=TOPIC_CONFIG)
+            try:
+                admin.create_topics([new], operation_timeout=10)[self.topic].result(timeout=15)
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another one won
+                    raise StoreError(f"Could not create {self.topic}: {error}") from error
+        # A topic just created has no leader for a moment; offsets cannot be read until it has.
+        deadline = time.monotonic() + self._init_timeout
+        while True:
+            partitions = admin.list_topics(self.topic, timeout=10).topics[self.topic].partitions
+            if 0 in partitions and partitions[0].leader >= 0:
+                return
+            if time.monotonic() > deadline:
+                raise StoreTimeoutError(f"{self.topic} has no leader after {self._init_timeout:g}s")
+            time.sleep(0.05)
 
     # -- reading (thread) ------------------------------------------------------------------
 
@@ -224,13 +233,14 @@ class KafkaLog:
 
             return on_delivery
 
+        # A refused produce (too large, queue full) raises here; the caller words it.
         for (key, value), future in zip(entries, delivered, strict=True):
             producer.produce(self.topic, key=key, value=value, on_delivery=report(future))
         try:
             await asyncio.wait_for(self._flush_and_wait(delivered), self._write_timeout)
         except TimeoutError as error:
             raise StoreTimeoutError(
-                f"Write to {self.topic} was not acknowledged within {self._write_timeout:.0f}s"
+                f"Write to {self.topic} was not acknowledged within {self._write_timeout:g}s"
             ) from error
 
     async def _flush_and_wait(self, delivered: list[asyncio.Future[int]]) -> None:
@@ -252,7 +262,7 @@ class KafkaLog:
             await asyncio.wait_for(asyncio.shield(waiter.future), self._write_timeout)
         except TimeoutError as error:
             raise StoreTimeoutError(
-                f"The registry log did not reach offset {position} in {self._write_timeout:.0f}s"
+                f"The registry log did not reach offset {position} in {self._write_timeout:g}s"
             ) from error
 
 

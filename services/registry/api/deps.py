@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from services.registry.api.cache import RenderCache, get_render_cache
+from services.registry.api.forward import Forwarder
 from services.registry.api.wire import decode_subject
 from services.registry.core.registry import Registry
 from services.registry.storage import KafkaLog
@@ -24,6 +25,12 @@ async def get_registry(request: Request) -> Registry:
 async def get_kafka_log(request: Request) -> KafkaLog:
     kafka_log: KafkaLog = request.app.state.kafka_log
     return kafka_log
+
+
+async def get_forwarder(request: Request) -> Forwarder | None:
+    """Where this replica forwards writes; None on the primary."""
+    forwarder: Forwarder | None = request.app.state.forwarder
+    return forwarder
 
 
 async def subject_path(subject: Annotated[str, Path()]) -> str:
@@ -58,6 +65,7 @@ async def permanent_flag(permanent: Annotated[str | None, Query()] = None) -> bo
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 KafkaLogDep = Annotated[KafkaLog, Depends(get_kafka_log)]
 RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
+ForwarderDep = Annotated[Forwarder | None, Depends(get_forwarder)]
 Subject = Annotated[str, Depends(subject_path)]
 Deleted = Annotated[bool, Depends(deleted_flag)]
 DeletedOnly = Annotated[bool, Depends(deleted_only_flag)]

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.api.deps import (
     Deleted,
     DeletedOnly,
+    ForwarderDep,
     Normalize,
     Permanent,
     RegistryDep,
     RenderCacheDep,
     Subject,
 )
+from services.registry.api.forward import scope_target
 from services.registry.api.wire import V1, RegistryRoute
 from services.registry.core.registry import Version
 from services.registry.models import Metadata, RuleSet, SchemaId, SchemaReference, SchemaVersion
@@ -76,10 +78,32 @@ async def list_versions(
     return registry.list_versions(subject, deleted, deleted_only)
 
 
-@router.post("/{subject}/versions")
+@router.post("/{subject}/versions", response_model=SchemaId)
 async def register(
-    registry: RegistryDep, subject: Subject, body: SchemaRequest, normalize: Normalize
-) -> SchemaId:
+    request: Request,
+    registry: RegistryDep,
+    forwarder: ForwarderDep,
+    subject: Subject,
+    body: SchemaRequest,
+    normalize: Normalize,
+) -> SchemaId | Response:
+    if forwarder is not None:
+        # A replica: answer a re-registration (it writes nothing), forward the rest.
+        existing = registry.registered_id(
+            subject,
+            body.schema_,
+            schema_type=body.schemaType,
+            references=body.references,
+            metadata=body.metadata,
+            rule_set=body.ruleSet,
+            normalize=normalize,
+        )
+        if existing is not None and body.id is None and body.version is None:
+            return SchemaId(id=existing)
+        raw_path, query = scope_target(request.scope)
+        return await forwarder.forward(
+            "POST", raw_path, query, request.scope["headers"], await request.body()
+        )
     return await registry.register(
         subject,
         body.schema_,

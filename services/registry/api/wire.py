@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import unquote
@@ -19,7 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 V1: Final = "application/vnd.schemaregistry.v1+json"
 SUPPORTED: Final = (V1, "application/vnd.schemaregistry+json", "application/json")
-_ENCODED_SLASH: Final = "\x00slash\x00"
+# Kept encoded while routing, so a subject's own "/" or "%" never splits or re-decodes a path.
+_KEPT: Final = re.compile(r"%(2[fF]|25)")
+_KEPT_DECODED: Final = {"2f": "/", "25": "%"}
 
 
 class RegistryJSONResponse(Response):
@@ -58,7 +61,16 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def decode_subject(raw: str) -> str:
-    return raw.replace("%2F", "/").replace("%2f", "/")
+    """A path segment as the client meant it: ``%2F`` is "/", ``%25`` is "%" (one pass)."""
+    return _KEPT.sub(lambda m: _KEPT_DECODED[m.group(1).lower()], raw)
+
+
+def _route_path(raw_path: bytes) -> str:
+    """The path decoded for routing, except the escapes ``decode_subject`` undoes later."""
+    text = raw_path.decode("latin-1").split("?", 1)[0]
+    parts = _KEPT.split(text)
+    # split() alternates text and captured escapes: unquote the text, keep the escapes.
+    return "".join(unquote(p) if i % 2 == 0 else f"%{p.upper()}" for i, p in enumerate(parts))
 
 
 class WireMiddleware:
@@ -73,9 +85,7 @@ class WireMiddleware:
             return
         raw_path: bytes | None = scope.get("raw_path")
         if raw_path and b"%2" in raw_path:
-            text = raw_path.decode("latin-1").split("?", 1)[0]
-            text = text.replace("%2F", _ENCODED_SLASH).replace("%2f", _ENCODED_SLASH)
-            scope = {**scope, "path": unquote(text).replace(_ENCODED_SLASH, "%2F")}
+            scope = {**scope, "path": _route_path(raw_path)}
         accept = None
         for name, value in scope["headers"]:
             if name == b"accept":

@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.registry.core.compatibility import (
@@ -28,7 +29,13 @@ from services.registry.core.records import (
     encode,
 )
 from services.registry.core.schema import AVRO, ParsedSchema, parse_schema
-from services.registry.core.state import RegistryState, StoredSchema, VersionEntry, content_key
+from services.registry.core.state import (
+    ContentKey,
+    RegistryState,
+    StoredSchema,
+    VersionEntry,
+    content_key,
+)
 from services.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
@@ -77,6 +84,23 @@ READWRITE, READONLY, READONLY_OVERRIDE, IMPORT = (
 MODES = frozenset({READWRITE, READONLY, READONLY_OVERRIDE, IMPORT})
 DEFAULT_CONFIG = Config(compatibilityLevel=CompatibilityLevel.BACKWARD, normalize=False)
 _MAX_VERSION = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class _RegistrationPlan:
+    """What a registration would write, before the compatibility check."""
+
+    mode: str
+    config: Config
+    refs: list[SchemaReference]
+    parsed: ParsedSchema
+    text: str
+    all_entries: list[VersionEntry]
+    live: list[VersionEntry]
+    metadata: Metadata | None
+    rule_set: RuleSet | None
+    content: ContentKey
+    existing_id: int | None
 
 
 class LogWriter(Protocol):
@@ -264,6 +288,85 @@ class Registry:
                 return self._schema_version(subject, entry)
         raise SchemaNotFoundError()
 
+    def registered_id(
+        self,
+        subject: str,
+        schema: str,
+        *,
+        schema_type: str | None = None,
+        references: Sequence[SchemaReference] = (),
+        metadata: Metadata | None = None,
+        rule_set: RuleSet | None = None,
+        normalize: bool = False,
+    ) -> int | None:
+        """The id `schema` already has as a live version of `subject`, when registering it
+        again would write nothing; None when only the primary can answer."""
+        try:
+            plan = self._plan(
+                subject, schema, schema_type, references, metadata, rule_set, normalize, None, None
+            )
+        except RegistryError:
+            return None  # let the primary give the error
+        existing = plan.existing_id
+        if existing is not None and any(e.schema_id == existing for e in plan.live):
+            return existing
+        return None
+
+    def _plan(
+        self,
+        subject: str,
+        schema: str,
+        schema_type: str | None,
+        references: Sequence[SchemaReference],
+        metadata: Metadata | None,
+        rule_set: RuleSet | None,
+        normalize: bool,
+        id: int | None,
+        version: int | None,
+    ) -> _RegistrationPlan:
+        """What registering would write, computed from the state without changing it."""
+        mode = self.effective_mode(subject)
+        self._check_register_mode(subject, mode, explicit=id is not None or bool(version))
+        if schema_type not in (None, AVRO):
+            raise InvalidSchemaError(f"Invalid schema type {schema_type}")
+        config = self.effective_config(subject)
+        refs, deps = self._resolve_references(references)
+        parsed = parse_schema(schema, deps, new=id is None)
+        text = parsed.text(normalize or bool(config.normalize))
+        all_entries = self.state.versions(subject, deleted=True)
+        live = [e for e in all_entries if not e.deleted]
+        latest = self.state.schemas[live[-1].schema_id] if live else None
+        # Confluent: the request's own metadata and rules, else the latest version's, then
+        # the config's defaults under them and its overrides over them.
+        merged_metadata = merge_metadata(
+            merge_metadata(
+                config.defaultMetadata,
+                metadata if metadata is not None else (latest.metadata if latest else None),
+            ),
+            config.overrideMetadata,
+        )
+        merged_rules = merge_rule_sets(
+            merge_rule_sets(
+                config.defaultRuleSet,
+                rule_set if rule_set is not None else (latest.rule_set if latest else None),
+            ),
+            config.overrideRuleSet,
+        )
+        content = content_key(text, None, refs, merged_metadata, merged_rules)
+        return _RegistrationPlan(
+            mode=mode,
+            config=config,
+            refs=refs,
+            parsed=parsed,
+            text=text,
+            all_entries=all_entries,
+            live=live,
+            metadata=merged_metadata,
+            rule_set=merged_rules,
+            content=content,
+            existing_id=self.state.ids_by_content.get(content),
+        )
+
     async def register(
         self,
         subject: str,
@@ -279,35 +382,19 @@ class Registry:
     ) -> SchemaId:
         """Register `schema` under `subject`, or return the id it already has there."""
         async with self._lock:
-            mode = self.effective_mode(subject)
-            self._check_register_mode(subject, mode, explicit=id is not None or bool(version))
-            if schema_type not in (None, AVRO):
-                raise InvalidSchemaError(f"Invalid schema type {schema_type}")
-            config = self.effective_config(subject)
-            refs, deps = self._resolve_references(references)
-            parsed = parse_schema(schema, deps, new=id is None)
-            text = parsed.text(normalize or bool(config.normalize))
-            all_entries = self.state.versions(subject, deleted=True)
-            live = [e for e in all_entries if not e.deleted]
-            latest = self.state.schemas[live[-1].schema_id] if live else None
-            # Confluent: the request's own metadata and rules, else the latest version's, then
-            # the config's defaults under them and its overrides over them.
-            merged_metadata = merge_metadata(
-                merge_metadata(
-                    config.defaultMetadata,
-                    metadata if metadata is not None else (latest.metadata if latest else None),
-                ),
-                config.overrideMetadata,
+            plan = self._plan(
+                subject, schema, schema_type, references, metadata, rule_set, normalize, id, version
             )
-            merged_rules = merge_rule_sets(
-                merge_rule_sets(
-                    config.defaultRuleSet,
-                    rule_set if rule_set is not None else (latest.rule_set if latest else None),
-                ),
-                config.overrideRuleSet,
+            mode, config, refs, parsed, text = (
+                plan.mode,
+                plan.config,
+                plan.refs,
+                plan.parsed,
+                plan.text,
             )
-            content = content_key(text, None, refs, merged_metadata, merged_rules)
-            existing_id = self.state.ids_by_content.get(content)
+            all_entries, live, content = plan.all_entries, plan.live, plan.content
+            merged_metadata, merged_rules = plan.metadata, plan.rule_set
+            existing_id = plan.existing_id
             schema_id = id
             if existing_id is not None and id in (None, existing_id):
                 if any(e.schema_id == existing_id for e in live):

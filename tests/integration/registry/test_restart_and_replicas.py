@@ -14,7 +14,7 @@ from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
 from tests.conftest import RegistryFactory, TopicFactory
 from tests.integration.registry.conftest import V1, record, subject_url
-from tests.support.servers import serve_in_thread
+from tests.support.servers import free_port, serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -214,3 +214,21 @@ def test_replica_forwards_writes_and_reads_its_own_writes(
         "message": "Subject team/clicks-value is in read-only mode",
     }
     assert refused.headers["content-type"] == V1
+
+
+def test_replica_answers_a_re_registration_itself(
+    log_topic: str, registry_factory: RegistryFactory
+) -> None:
+    """Registering an existing schema writes nothing, so a replica needs no primary for it."""
+    primary = registry_factory(topic=log_topic)
+    schema_id = httpx.post(
+        f"{primary}/subjects/clicks-value/versions", json={"schema": json.dumps(CLICK)}
+    ).json()["id"]
+    orphan = registry_factory(topic=log_topic, primary_url=f"http://127.0.0.1:{free_port()}")
+    wait_caught_up(orphan, primary)
+    again = httpx.post(
+        f"{orphan}/subjects/clicks-value/versions", json={"schema": json.dumps(CLICK)}
+    )
+    assert (again.status_code, again.json()) == (200, {"id": schema_id})
+    new = httpx.post(f"{orphan}/subjects/clicks-value/versions", json={"schema": json.dumps(VIEW)})
+    assert (new.status_code, new.json()["error_code"]) == (500, 50003)  # that one needs it

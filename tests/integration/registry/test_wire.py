@@ -46,12 +46,7 @@ def prefix() -> str:
         "with space/and/slashes",
         "ünïcødé-主题-value",
         "plus+and?query#hash",
-        pytest.param(
-            "literal%2Fpercent",
-            marks=pytest.mark.xfail(
-                reason="wire.py turns a literal %2F in a subject into /", strict=True
-            ),
-        ),
+        "literal%2Fpercent",
     ],
 )
 def test_subjects_with_slashes_spaces_and_unicode(
