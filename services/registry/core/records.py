@@ -21,6 +21,7 @@ CONFIG = "CONFIG"
 MODE = "MODE"
 DELETE_SUBJECT = "DELETE_SUBJECT"
 NOOP = "NOOP"
+ID_WATERMARK = "ID_WATERMARK"
 
 
 class SchemaValue(BaseModel):
@@ -74,13 +75,29 @@ class NoopRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class IdWatermarkRecord:
+    """The highest id ever issued, kept under one key so compaction never forgets it: once a
+    hard-deleted schema's records are compacted away, its id must still not be handed out."""
+
+    max_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownRecord:
     keytype: str
     key: bytes
     value: bytes | None
 
 
-Record = SchemaRecord | ConfigRecord | ModeRecord | DeleteSubjectRecord | NoopRecord | UnknownRecord
+Record = (
+    SchemaRecord
+    | ConfigRecord
+    | ModeRecord
+    | DeleteSubjectRecord
+    | NoopRecord
+    | IdWatermarkRecord
+    | UnknownRecord
+)
 
 
 def _dumps(value: object) -> bytes:
@@ -112,6 +129,8 @@ def encode(record: Record) -> tuple[bytes, bytes | None]:
             return _dumps(key), _dumps({"subject": subject, "version": version})
         case NoopRecord():
             return _dumps({"keytype": NOOP, "magic": 0}), None
+        case IdWatermarkRecord(max_id):
+            return _dumps({"keytype": ID_WATERMARK, "magic": 0}), _dumps({"maxId": max_id})
         case UnknownRecord(_, key_bytes, value_bytes):
             return key_bytes, value_bytes
 
@@ -144,4 +163,6 @@ def _decode(
         return None if v is None else DeleteSubjectRecord(str(subject), int(v["version"]))
     if keytype == NOOP:
         return NoopRecord()
+    if keytype == ID_WATERMARK:
+        return None if v is None else IdWatermarkRecord(int(v["maxId"]))
     return UnknownRecord(str(keytype), key, value)

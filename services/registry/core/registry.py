@@ -21,6 +21,7 @@ from services.registry.core.compatibility import (
 from services.registry.core.records import (
     ConfigRecord,
     DeleteSubjectRecord,
+    IdWatermarkRecord,
     ModeRecord,
     Record,
     SchemaRecord,
@@ -451,7 +452,11 @@ class Registry:
                 raise VersionNotSoftDeletedError(subject, entry.version)
             if permanent:
                 await self._write(
-                    [SchemaRecord(subject, entry.version, None)], "deleting the schema version"
+                    [
+                        SchemaRecord(subject, entry.version, None),
+                        IdWatermarkRecord(self.state.max_id),
+                    ],
+                    "deleting the schema version",
                 )
                 return entry.version
             stored = self.state.schemas[entry.schema_id]
@@ -483,6 +488,7 @@ class Registry:
             out: list[Record]
             if permanent:
                 out = [SchemaRecord(subject, e.version, None) for e in targets]
+                out.append(IdWatermarkRecord(self.state.max_id))
             else:
                 out = [DeleteSubjectRecord(subject, live[-1].version)]
                 out += self._subject_settings_tombstones(subject)

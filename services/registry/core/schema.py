@@ -269,7 +269,7 @@ def _check_defaults(schema: Schema, seen: set[str]) -> None:
             _check_defaults(branch, seen)
 
 
-def _valid_default(schema: Schema, value: object) -> bool:  # noqa: PLR0911 - one case per type
+def _valid_default(schema: Schema, value: object) -> bool:
     kind = schema.type
     if isinstance(schema, UnionSchema):
         # Avro 1.11+ accepts a default matching any branch, not only the first.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.registry.core.records import (
     ConfigRecord,
     DeleteSubjectRecord,
+    IdWatermarkRecord,
     ModeRecord,
     Record,
     SchemaRecord,
@@ -93,6 +94,8 @@ class RegistryState:
                 self.modes.pop(subject, None)
             case ModeRecord(subject, str() as mode):
                 self.modes[subject] = mode
+            case IdWatermarkRecord(max_id):
+                self.max_id = max(self.max_id, max_id)
             case _:
                 pass
 

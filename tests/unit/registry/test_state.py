@@ -109,3 +109,30 @@ def test_unknown_records_are_ignored_by_the_state() -> None:
     assert record is not None
     state.apply(record)
     assert snapshot(state) == snapshot(RegistryState())
+
+
+def test_ids_are_never_reused_after_compaction_forgets_a_hard_deleted_schema() -> None:
+    """Compaction drops a hard-deleted schema's records; the watermark keeps its id taken."""
+
+    async def scenario() -> int:
+        state = RegistryState()
+        writer = InMemoryLogWriter(state)
+        registry = Registry(state, writer)
+        keep = '{"type":"record","name":"A","fields":[{"name":"a","type":"int"}]}'
+        drop = '{"type":"record","name":"B","fields":[{"name":"b","type":"int"}]}'
+        await registry.register("keep", keep)
+        dropped = (await registry.register("drop", drop)).id
+        await registry.delete_subject("drop")
+        await registry.delete_subject("drop", permanent=True)
+        # Compaction: the latest value per key, and tombstones gone after delete.retention.ms.
+        latest: dict[bytes, bytes | None] = dict(writer.log)
+        compacted = [(k, v) for k, v in latest.items() if v is not None]
+        replayed = RegistryState()
+        for key, value in compacted:
+            record = decode(key, value)
+            if record is not None:
+                replayed.apply(record)
+        assert dropped not in replayed.schemas
+        return replayed.next_id() - dropped
+
+    assert run(scenario()) == 1
