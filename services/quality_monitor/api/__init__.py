@@ -1,0 +1,1 @@
+"""HTTP routes of the quality monitor: `/metrics`, `/health`, `/products`."""

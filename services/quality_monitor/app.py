@@ -1,0 +1,46 @@
+"""The quality monitor service: ``create_app(settings)`` builds it; the lifespan runs the loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from services.quality_monitor.api import health, metrics, products
+from services.quality_monitor.metrics import MonitorMetrics
+from services.quality_monitor.monitor import QualityMonitor
+from services.quality_monitor.settings import MonitorSettings, get_settings
+
+
+def create_app(
+    settings: MonitorSettings | None = None, *, registry: CollectorRegistry | None = None
+) -> FastAPI:
+    """The app; metrics go to `registry` (a fresh one by default, never the global one)."""
+    settings = settings or get_settings()
+    collector_registry = registry if registry is not None else CollectorRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        monitor_metrics = MonitorMetrics(collector_registry)
+        monitor = QualityMonitor(settings, monitor_metrics)
+        monitor_metrics.watch(monitor.snapshot)
+        app.state.settings = settings
+        app.state.collector_registry = collector_registry
+        app.state.monitor = monitor
+        monitor.start()
+        try:
+            yield
+        finally:
+            monitor.stop()
+            monitor_metrics.close()
+
+    app = FastAPI(
+        title="StreamMesh quality monitor",
+        summary="Contract checks, dead letters and SLO metrics of every active data product",
+        lifespan=lifespan,
+    )
+    for module in (metrics, health, products):
+        app.include_router(module.router)
+    return app

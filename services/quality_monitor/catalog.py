@@ -1,0 +1,146 @@
+"""What the monitor reads from the registry: the active products and their value subjects."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+
+import httpx
+from confluent_kafka.schema_registry import RegisteredSchema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from fastavro import parse_schema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.quality_monitor.checks import (
+    Reason,
+    Unresolved,
+    WriterSchema,
+    event_time_field,
+)
+from services.quality_monitor.errors import CatalogUnavailableError
+from streammesh.contracts import ContractError, RuleEvaluator
+from streammesh.products.descriptor import Descriptor
+
+_NOT_FOUND = 404
+
+
+class CatalogProduct(BaseModel):
+    """The fields of the catalog's `DataProductPublic` the monitor uses; others are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    ref: str
+    descriptor: Descriptor
+    value_subject: str = Field(alias="valueSubject")
+    value_version: int = Field(alias="valueVersion")
+
+    @property
+    def topic(self) -> str:
+        return self.descriptor.topic.name
+
+    @property
+    def freshness_seconds(self) -> float | None:
+        freshness = self.descriptor.slos.freshness
+        return None if freshness is None else freshness.seconds
+
+
+class CatalogReader:
+    """Reads `GET /products?status=active` from the catalog."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def active_products(self) -> list[CatalogProduct]:
+        try:
+            response = self._http.get("/products", params={"status": "active"})
+            response.raise_for_status()
+            return [CatalogProduct.model_validate(item) for item in response.json()]
+        except (httpx.HTTPError, ValueError, ValidationError) as exc:
+            raise CatalogUnavailableError(f"cannot read the catalog: {exc}") from exc
+
+
+def writer_schema(registered: RegisteredSchema, event_time_fields: Sequence[str]) -> WriterSchema:
+    """A `WriterSchema` from a registered version: parsed Avro, its WRITE rules, event time."""
+    schema = registered.schema
+    if schema.schema_str is None or registered.schema_id is None:
+        raise CatalogUnavailableError("the registry returned a version without its schema")
+    if schema.references:
+        raise CatalogUnavailableError("Avro schemas with references are not supported yet")
+    parsed = parse_schema(json.loads(schema.schema_str))
+    rule_set = schema.rule_set.to_dict() if schema.rule_set is not None else {}
+    try:
+        rules = RuleEvaluator.from_rule_set(rule_set, "WRITE", schema=schema)
+    except ContractError as exc:
+        raise CatalogUnavailableError(f"the contract's rules do not compile: {exc}") from exc
+    return WriterSchema(
+        schema_id=registered.schema_id,
+        version=registered.version or 0,
+        parsed=parsed,
+        rules=rules,
+        event_time=event_time_field(parsed, event_time_fields),
+    )
+
+
+class SubjectResolver:
+    """Maps schema ids to versions of one value subject, asking the registry once per new id.
+
+    A version is immutable once registered, so a resolved id is kept for good. An id that is
+    not (yet) a version of the subject is kept until `forget_unresolved` (called when the
+    catalog shows a new version): the same schema can be registered under the subject later.
+    Registry failures raise `CatalogUnavailableError`, never a verdict on the record.
+    """
+
+    def __init__(
+        self, client: SchemaRegistryClient, subject: str, event_time_fields: Sequence[str]
+    ) -> None:
+        self._client = client
+        self.subject = subject
+        self._event_time_fields = tuple(event_time_fields)
+        self._known: dict[int, WriterSchema | Unresolved] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, schema_id: int, /) -> WriterSchema | Unresolved:
+        found = self._known.get(schema_id)
+        if found is None:
+            with self._lock:
+                found = self._known[schema_id] = self._lookup(schema_id)
+        return found
+
+    def forget_unresolved(self) -> None:
+        with self._lock:
+            self._known = {k: v for k, v in self._known.items() if not isinstance(v, Unresolved)}
+
+    def _lookup(self, schema_id: int) -> WriterSchema | Unresolved:
+        try:
+            pairs = self._client.get_schema_versions(schema_id, deleted=True)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == _NOT_FOUND:
+                return Unresolved(
+                    Reason.UNKNOWN_SCHEMA_ID,
+                    f"schema id {schema_id} is not known to the schema registry",
+                )
+            raise CatalogUnavailableError(f"schema id {schema_id}: {exc}") from exc
+        except Exception as exc:  # connection errors come as requests/httpx exceptions
+            raise CatalogUnavailableError(f"schema id {schema_id}: {exc!r}") from exc
+        versions = sorted(p.version for p in pairs if p.subject == self.subject and p.version)
+        if not versions:
+            subjects = sorted({p.subject for p in pairs if p.subject})
+            return Unresolved(
+                Reason.WRONG_SUBJECT,
+                f"schema id {schema_id} is not a version of {self.subject} "
+                f"(it is registered under {', '.join(subjects) or 'no subject'})",
+            )
+        try:
+            registered = self._client.get_version(self.subject, versions[0], deleted=True)
+        except Exception as exc:  # registry or connection error alike: retry later
+            raise CatalogUnavailableError(f"{self.subject} v{versions[0]}: {exc!r}") from exc
+        return writer_schema(registered, self._event_time_fields)
+
+    def probe(self) -> bool:
+        """Whether the subject's versions are readable now (the client caches no listing)."""
+        try:
+            self._client.get_versions(self.subject)
+        except Exception:  # noqa: BLE001 - any failure means "not available"
+            return False
+        return True

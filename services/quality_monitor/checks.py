@@ -1,0 +1,239 @@
+"""The checks of one record, as pure functions of its bytes and the product's contract.
+
+A record passes when, in this order: its value is in the Confluent wire format (magic byte 0
+and a 5-byte header), its schema id is known and registered under the product's value subject
+(any version), its body decodes with that writer schema (to the last byte), it satisfies the
+CEL CONDITION rules of that schema version in mode WRITE, and its event time (if the schema has
+one) lies within the limits around the record's Kafka timestamp. The first failing step decides
+the reason; every rule that fails is named.
+
+Rules run in mode WRITE: they are the rules a Confluent producer writing with the same schema
+enforces before a record reaches the topic, so the monitor finds exactly the records a
+conforming producer would have refused (written by clients without rule executors, by other
+languages, or before a rule existed). READ rules belong to consuming applications.
+
+Schema lookups go through `SchemaResolver`, so the checks themselves do no I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from io import BytesIO
+from typing import Final, Protocol
+
+from fastavro import schemaless_reader
+from fastavro.types import Schema as AvroSchema
+
+from streammesh.contracts import RuleEvaluator, RuleViolation
+
+MAGIC_BYTE: Final = 0
+HEADER_SIZE: Final = 5
+_HEADER: Final = struct.Struct(">BI")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND: Final = timedelta(milliseconds=1)
+
+
+class Reason(StrEnum):
+    """Why a record failed; the `reason` label and the `__streammesh.reason` header."""
+
+    BAD_MAGIC_BYTE = "bad_magic_byte"
+    TRUNCATED = "truncated"
+    UNKNOWN_SCHEMA_ID = "unknown_schema_id"
+    WRONG_SUBJECT = "wrong_subject"
+    UNDECODABLE = "undecodable"
+    RULE_VIOLATION = "rule_violation"
+    EVENT_TIME_FUTURE = "event_time_future"
+    EVENT_TIME_PAST = "event_time_past"
+
+
+@dataclass(frozen=True, slots=True)
+class EventTimeField:
+    """A top-level `timestamp-millis` / `timestamp-micros` field holding the event time."""
+
+    name: str
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriterSchema:
+    """One registered version of a product's value subject, ready to check records with."""
+
+    schema_id: int
+    version: int
+    parsed: AvroSchema
+    rules: RuleEvaluator
+    event_time: EventTimeField | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A schema id that is no version of the product's value subject."""
+
+    reason: Reason  # UNKNOWN_SCHEMA_ID or WRONG_SUBJECT
+    message: str
+
+
+class SchemaResolver(Protocol):
+    """Maps a payload's schema id to a version of the product's value subject."""
+
+    def resolve(self, schema_id: int, /) -> WriterSchema | Unresolved: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventTimeLimits:
+    """How far an event time may lie after / before the record's timestamp (None: any)."""
+
+    max_future_ms: int | None = 5 * 60 * 1000
+    max_past_ms: int | None = 30 * 24 * 3600 * 1000
+
+    @classmethod
+    def of_seconds(cls, future: float | None, past: float | None) -> EventTimeLimits:
+        return cls(
+            None if future is None else int(future * 1000),
+            None if past is None else int(past * 1000),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a record failed: `rule` is the first rule it broke, `rules` every one."""
+
+    reason: Reason
+    message: str
+    rule: str | None = None
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The verdict on one record; `version` is the writer schema version, 0 when unknown."""
+
+    failure: Failure | None
+    version: int = 0
+    event_time_ms: int | None = None
+    violations: Sequence[RuleViolation] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+PASSED_TOMBSTONE: Final = Outcome(None)
+
+
+def event_time_field(parsed: AvroSchema, names: Sequence[str]) -> EventTimeField | None:
+    """The first of `names` that is a top-level timestamp field of record schema `parsed`."""
+    if not isinstance(parsed, dict) or parsed.get("type") != "record":
+        return None
+    fields = {f["name"]: f["type"] for f in parsed["fields"]}
+    for name in names:
+        kind = fields.get(name)
+        nullable = False
+        if isinstance(kind, list):
+            branches = [b for b in kind if b != "null"]
+            nullable = len(branches) < len(kind)
+            kind = branches[0] if len(branches) == 1 else None
+        if isinstance(kind, dict) and kind.get("logicalType") in (
+            "timestamp-millis",
+            "timestamp-micros",
+        ):
+            return EventTimeField(name, nullable)
+    return None
+
+
+def to_millis(value: object) -> int | None:
+    """Milliseconds since the epoch of a decoded timestamp (fastavro gives aware datetimes)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return (moment - _EPOCH) // _MILLISECOND
+    if isinstance(value, int):
+        return value
+    return None
+
+
+def check_record(
+    value: bytes | None,
+    timestamp_ms: int | None,
+    resolver: SchemaResolver,
+    limits: EventTimeLimits,
+) -> Outcome:
+    """Check one record value; `timestamp_ms` is its Kafka timestamp (None if it has none)."""
+    if value is None:
+        return PASSED_TOMBSTONE  # a tombstone deletes a key of a compacted product: no value
+    if len(value) < HEADER_SIZE:
+        if value and value[0] != MAGIC_BYTE:
+            return Outcome(_bad_magic(value[0]))
+        return Outcome(
+            Failure(
+                Reason.TRUNCATED,
+                f"payload of {len(value)} bytes is shorter than the {HEADER_SIZE}-byte header",
+            )
+        )
+    magic, schema_id = _HEADER.unpack_from(value)
+    if magic != MAGIC_BYTE:
+        return Outcome(_bad_magic(magic))
+    writer = resolver.resolve(schema_id)
+    if isinstance(writer, Unresolved):
+        return Outcome(Failure(writer.reason, writer.message))
+    body = BytesIO(value)
+    body.seek(HEADER_SIZE)
+    try:
+        record = schemaless_reader(body, writer.parsed, None)
+    except Exception as exc:  # noqa: BLE001 - fastavro reports a corrupt body in many types
+        return Outcome(
+            Failure(Reason.UNDECODABLE, f"cannot decode the Avro body: {exc!r}"), writer.version
+        )
+    if body.tell() != len(value):
+        return Outcome(
+            Failure(
+                Reason.UNDECODABLE,
+                f"{len(value) - body.tell()} bytes left after the Avro body",
+            ),
+            writer.version,
+        )
+    if not isinstance(record, Mapping):
+        return Outcome(None, writer.version)
+    event_ms = None
+    if writer.event_time is not None:
+        event_ms = to_millis(record.get(writer.event_time.name))
+    violations = writer.rules.evaluate(record)
+    if violations:
+        names = tuple(v.rule_name for v in violations)
+        message = "; ".join(f"{v.rule_name}: {v.message}" for v in violations)
+        failure = Failure(Reason.RULE_VIOLATION, message, names[0], names)
+        return Outcome(failure, writer.version, event_ms, violations)
+    if event_ms is not None and timestamp_ms is not None:
+        too_far = _event_time_failure(event_ms, timestamp_ms, limits)
+        if too_far is not None:
+            return Outcome(too_far, writer.version, event_ms)
+    return Outcome(None, writer.version, event_ms)
+
+
+def _bad_magic(magic: int) -> Failure:
+    return Failure(
+        Reason.BAD_MAGIC_BYTE,
+        f"unknown magic byte {magic}: not a Confluent wire-format (v0) payload",
+    )
+
+
+def _event_time_failure(
+    event_ms: int, timestamp_ms: int, limits: EventTimeLimits
+) -> Failure | None:
+    ahead = event_ms - timestamp_ms
+    if limits.max_future_ms is not None and ahead > limits.max_future_ms:
+        return Failure(
+            Reason.EVENT_TIME_FUTURE,
+            f"event time is {ahead / 1000:.3f}s after the record timestamp "
+            f"(at most {limits.max_future_ms / 1000:g}s allowed)",
+        )
+    if limits.max_past_ms is not None and -ahead > limits.max_past_ms:
+        return Failure(
+            Reason.EVENT_TIME_PAST,
+            f"event time is {-ahead / 1000:.3f}s before the record timestamp "
+            f"(at most {limits.max_past_ms / 1000:g}s allowed)",
+        )
+    return None

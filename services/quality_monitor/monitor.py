@@ -1,0 +1,570 @@
+"""The consuming loop: follow the catalog, check every record, dead-letter the failures.
+
+One thread owns the consumer, the producer and every product's state; the HTTP side only reads
+snapshots. Delivery is at least once: a batch's offsets are committed only after every dead
+letter of it is acknowledged by Kafka (acks=all, idempotent producer). A crash between the two
+checks the uncommitted records again, so a dead letter may appear twice but never goes missing.
+When a dead letter is refused, or the registry cannot be read, the partition is rewound to the
+first record not yet settled and checked again after a pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+from confluent_kafka import (
+    OFFSET_INVALID,
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from services.quality_monitor.catalog import CatalogProduct, CatalogReader, SubjectResolver
+from services.quality_monitor.checks import EventTimeLimits, Outcome, check_record
+from services.quality_monitor.deadletter import Headers, dead_letter_headers, dlq_topic
+from services.quality_monitor.errors import CatalogUnavailableError
+from services.quality_monitor.metrics import (
+    MonitorMetrics,
+    ProductGauges,
+    ProductRecorder,
+    Snapshot,
+)
+from services.quality_monitor.settings import MonitorSettings
+
+log = logging.getLogger(__name__)
+
+_RETRY_PAUSE_SECONDS: Final = 1.0
+_LAG_INTERVAL_SECONDS: Final = 1.0
+_TIMEOUT_SECONDS: Final = 10.0
+
+TopicPartitionKey = tuple[str, int]
+
+
+def consumer_config(settings: MonitorSettings) -> dict[str, Any]:
+    """The consumer's configuration; the benchmark's baseline consumes with the same."""
+    return {
+        "bootstrap.servers": settings.bootstrap_servers,
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "topic.metadata.refresh.interval.ms": 5000,
+    }
+
+
+def producer_config(settings: MonitorSettings) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.bootstrap_servers,
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": 5,
+    }
+
+
+@dataclass(slots=True)
+class Watched:
+    """One product the monitor follows, and what it has seen of it."""
+
+    product: CatalogProduct
+    resolver: SubjectResolver
+    recorder: ProductRecorder
+    freshness_ms: int | None
+    checked: int = 0
+    failed: int = 0
+    newest_event_ms: int | None = None
+    available: bool | None = None
+    subscribed: bool = False
+
+    @property
+    def ref(self) -> str:
+        return self.product.ref
+
+
+@dataclass(frozen=True, slots=True)
+class ProductStatus:
+    """What `/products` shows for one product."""
+
+    ref: str
+    topic: str
+    subject: str
+    dlq_topic: str
+    value_version: int
+    subscribed: bool
+    available: bool | None
+    checked: int
+    failed: int
+    freshness_seconds: float | None
+    lag_records: int | None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Settlement of one batch: what may be committed and where to rewind."""
+
+    commit: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    rewind: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    letters: int = 0
+    first_letter: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    failed_deliveries: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    acknowledged: dict[str, int] = field(default_factory=dict)
+
+
+class QualityMonitor:
+    """Runs the loop in its own thread between `start()` and `stop()`."""
+
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        metrics: MonitorMetrics,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._clock = clock
+        self._limits = EventTimeLimits.of_seconds(
+            settings.max_future_seconds, settings.max_past_seconds
+        )
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._watched: dict[str, Watched] = {}  # by topic; replaced, never mutated, by the loop
+        self._next_offsets: dict[TopicPartitionKey, int] = {}
+        self._high: dict[TopicPartitionKey, int] = {}
+        self._assigned: frozenset[TopicPartitionKey] = frozenset()
+        self._subscription: tuple[str, ...] = ()
+        self._assignment_seen = False
+        self._catalog_read = False
+        self._registry_client: SchemaRegistryClient | None = None
+        self._consumer: Consumer | None = None
+        self.error: BaseException | None = None
+
+    # --- lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="quality-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- what the HTTP side reads
+
+    @property
+    def ready(self) -> bool:
+        """Caught up: the catalog was read and every assigned partition is checked to its end."""
+        if not self.alive or not self._catalog_read:
+            return False
+        if not self._subscription:
+            return True
+        if not self._assignment_seen:
+            return False
+        lags = self._lags()
+        return all(lag is not None and lag <= self.settings.ready_max_lag for lag in lags.values())
+
+    def snapshot(self) -> Snapshot:
+        now_ms = self._clock() * 1000
+        lags = self._product_lags()
+        products = {
+            w.ref: ProductGauges(
+                freshness_seconds=None
+                if w.newest_event_ms is None
+                else max(0.0, (now_ms - w.newest_event_ms) / 1000),
+                lag_records=lags.get(topic),
+                available=w.available,
+            )
+            for topic, w in self._watched.items()
+        }
+        return Snapshot(products, self.ready)
+
+    def statuses(self) -> list[ProductStatus]:
+        snap = self.snapshot()
+        found = []
+        for topic, w in sorted(self._watched.items()):
+            gauges = snap.products[w.ref]
+            found.append(
+                ProductStatus(
+                    ref=w.ref,
+                    topic=topic,
+                    subject=w.product.value_subject,
+                    dlq_topic=dlq_topic(topic),
+                    value_version=w.product.value_version,
+                    subscribed=w.subscribed,
+                    available=w.available,
+                    checked=w.checked,
+                    failed=w.failed,
+                    freshness_seconds=gauges.freshness_seconds,
+                    lag_records=gauges.lag_records,
+                )
+            )
+        return found
+
+    def _lags(self) -> dict[TopicPartitionKey, int | None]:
+        lags: dict[TopicPartitionKey, int | None] = {}
+        for tp in self._assigned:
+            high, position = self._high.get(tp), self._next_offsets.get(tp)
+            lags[tp] = None if high is None or position is None else max(0, high - position)
+        return lags
+
+    def _product_lags(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for (topic, _), lag in self._lags().items():
+            if lag is not None:
+                totals[topic] = totals.get(topic, 0) + lag
+        return totals
+
+    # --- the loop
+
+    def _run(self) -> None:
+        settings = self.settings
+        auth = None
+        if settings.registry_username is not None:
+            password = settings.registry_password
+            auth = httpx.BasicAuth(
+                settings.registry_username, password.get_secret_value() if password else ""
+            )
+        consumer = Consumer(consumer_config(settings))
+        producer = Producer(producer_config(settings))
+        admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        self._registry_client = SchemaRegistryClient(settings.registry_client_config())
+        self._consumer = consumer
+        try:
+            with httpx.Client(
+                base_url=settings.registry_url, auth=auth, timeout=_TIMEOUT_SECONDS
+            ) as http:
+                self._loop(consumer, producer, admin, CatalogReader(http))
+        except BaseException as exc:
+            self.error = exc
+            log.exception("the quality monitor stopped on an error")
+            raise
+        finally:
+            remaining = producer.flush(_TIMEOUT_SECONDS)
+            if remaining:
+                log.warning("%d dead letters not acknowledged at shutdown", remaining)
+            consumer.close()  # offsets are committed per batch; nothing pending here
+
+    def _loop(
+        self, consumer: Consumer, producer: Producer, admin: AdminClient, catalog: CatalogReader
+    ) -> None:
+        settings = self.settings
+        next_catalog = next_lag = 0.0
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            if now >= next_catalog:
+                self._sync_catalog(catalog, consumer, admin)
+                next_catalog = now + settings.catalog_interval_seconds
+            if not self._subscription:
+                self._stopping.wait(min(settings.poll_timeout_seconds, 0.2))
+                continue
+            messages = consumer.consume(settings.batch_size, settings.poll_timeout_seconds)
+            if messages:
+                self._settle(self._process(messages, producer), consumer)
+            if time.monotonic() >= next_lag:
+                self._refresh_high_watermarks(consumer)
+                next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
+
+    def _process(self, messages: Sequence[Message], producer: Producer) -> _Batch:
+        batch = _Batch()
+        watched = self._watched
+        limits = self._limits
+        clock = time.perf_counter
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer: %s", error)
+                continue
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            if topic is None or partition is None or offset is None:
+                continue
+            key = (topic, partition)
+            if key in batch.rewind:
+                continue  # an earlier record of this partition is to be checked again
+            product = watched.get(topic)
+            if product is None:  # a product that left the catalog since the batch was fetched
+                batch.commit[key] = offset + 1
+                continue
+            kind, timestamp = message.timestamp()
+            timestamp_ms = None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp
+            value = message.value()
+            started = clock()
+            try:
+                outcome = check_record(value, timestamp_ms, product.resolver, limits)
+            except CatalogUnavailableError as exc:
+                log.warning("%s: %s; checking again from offset %d", topic, exc, offset)
+                batch.rewind[key] = offset
+                continue
+            self._observe(product, outcome, timestamp_ms, clock() - started)
+            if outcome.failure is not None:
+                product.failed += 1
+                headers = dead_letter_headers(
+                    message.headers(),
+                    outcome.failure,
+                    product=product.ref,
+                    subject=product.product.value_subject,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    timestamp_ms=timestamp_ms,
+                )
+                letter = (message.key(), value, headers)
+                self._send(producer, batch, dlq_topic(topic), key, offset, letter, product.ref)
+            batch.commit[key] = offset + 1
+        if batch.letters:
+            self._await_letters(producer, batch)
+        return batch
+
+    def _await_letters(self, producer: Producer, batch: _Batch) -> None:
+        """Wait for every dead letter's acknowledgement; rewind to the first one refused."""
+        remaining = producer.flush(_TIMEOUT_SECONDS)
+        if remaining:
+            log.warning("%d dead letters not acknowledged in time", remaining)
+            # Not known to be acknowledged: rewind every partition that sent any.
+            for key, first in batch.first_letter.items():
+                batch.failed_deliveries.setdefault(key, first)
+        for key, first in batch.failed_deliveries.items():
+            current = batch.rewind.get(key)
+            batch.rewind[key] = first if current is None else min(current, first)
+        for ref, count in batch.acknowledged.items():
+            self._by_ref(ref).recorder.dead_letters(count)
+
+    def _send(
+        self,
+        producer: Producer,
+        batch: _Batch,
+        topic: str,
+        source: TopicPartitionKey,
+        offset: int,
+        letter: tuple[bytes | None, bytes | None, Headers],
+        ref: str,
+    ) -> None:
+        key, value, headers = letter
+        batch.first_letter.setdefault(source, offset)
+        batch.letters += 1
+
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is None:
+                batch.acknowledged[ref] = batch.acknowledged.get(ref, 0) + 1
+                return
+            log.warning("dead letter of %s[%d]@%d refused: %s", source[0], source[1], offset, error)
+            first = batch.failed_deliveries.get(source)
+            batch.failed_deliveries[source] = offset if first is None else min(first, offset)
+
+        while True:
+            try:
+                producer.produce(
+                    topic, value=value, key=key, headers=headers, on_delivery=delivered
+                )
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                producer.poll(0.1)
+        producer.poll(0)
+
+    def _observe(
+        self, product: Watched, outcome: Outcome, timestamp_ms: int | None, elapsed: float
+    ) -> bool:
+        product.checked += 1
+        moment = outcome.event_time_ms if outcome.event_time_ms is not None else timestamp_ms
+        if moment is not None and (
+            product.newest_event_ms is None or moment > product.newest_event_ms
+        ):
+            product.newest_event_ms = moment
+        late = (
+            product.freshness_ms is not None
+            and outcome.event_time_ms is not None
+            and timestamp_ms is not None
+            and timestamp_ms - outcome.event_time_ms > product.freshness_ms
+        )
+        product.recorder.record(outcome, elapsed, late)
+        return late
+
+    def _by_ref(self, ref: str) -> Watched:
+        for w in self._watched.values():
+            if w.ref == ref:
+                return w
+        raise KeyError(ref)
+
+    def _settle(self, batch: _Batch, consumer: Consumer) -> None:
+        commits = {
+            key: min(offset, batch.rewind.get(key, offset)) for key, offset in batch.commit.items()
+        }
+        for key, offset in batch.rewind.items():
+            commits.setdefault(key, offset)
+        if commits:
+            self._next_offsets.update(commits)
+            try:
+                consumer.commit(
+                    offsets=[TopicPartition(t, p, o) for (t, p), o in commits.items()],
+                    asynchronous=True,
+                )
+            except KafkaException as exc:  # e.g. during a rebalance: checked again, at least once
+                log.warning("commit failed: %s", exc)
+        if batch.rewind:
+            for (topic, partition), offset in batch.rewind.items():
+                try:
+                    consumer.seek(TopicPartition(topic, partition, offset))
+                except KafkaException as exc:  # revoked meanwhile: the next owner resumes there
+                    log.info("cannot rewind %s[%d]: %s", topic, partition, exc)
+            self._stopping.wait(_RETRY_PAUSE_SECONDS)
+
+    # --- catalog, subscription, assignment
+
+    def _sync_catalog(self, catalog: CatalogReader, consumer: Consumer, admin: AdminClient) -> None:
+        try:
+            products = catalog.active_products()
+        except CatalogUnavailableError as exc:
+            self.metrics.catalog_polls.labels("error").inc()
+            log.warning("%s", exc)
+            return
+        self.metrics.catalog_polls.labels("ok").inc()
+        assert self._registry_client is not None
+        current = self._watched
+        updated: dict[str, Watched] = {}
+        for product in products:
+            known = current.get(product.topic)
+            if known is not None and known.product.value_subject == product.value_subject:
+                if known.product.value_version != product.value_version:
+                    known.resolver.forget_unresolved()
+                known.product = product
+                known.freshness_ms = _freshness_ms(product)
+                updated[product.topic] = known
+                continue
+            log.info("watching %s (%s)", product.ref, product.topic)
+            updated[product.topic] = Watched(
+                product=product,
+                resolver=SubjectResolver(
+                    self._registry_client, product.value_subject, self.settings.event_time_fields
+                ),
+                recorder=self.metrics.recorder(product.ref),
+                freshness_ms=_freshness_ms(product),
+            )
+        try:
+            existing = set(consumer.list_topics(timeout=_TIMEOUT_SECONDS).topics)
+        except KafkaException as exc:
+            log.warning("cannot list topics: %s", exc)
+            existing = set()
+        for topic, w in updated.items():
+            readable = topic in existing and _has_leaders(consumer, topic)
+            w.available = w.resolver.probe() and readable
+            w.recorder.probe(w.available)
+            w.subscribed = topic in existing
+            if w.subscribed and dlq_topic(topic) not in existing:
+                self._create_dlq(admin, dlq_topic(topic))
+        self._watched = updated
+        self._catalog_read = True
+        wanted = tuple(sorted(t for t, w in updated.items() if w.subscribed))
+        if wanted != self._subscription:
+            log.info("subscribing to %s", ", ".join(wanted) or "nothing")
+            if wanted:
+                self._assignment_seen = False
+                consumer.subscribe(
+                    list(wanted), on_assign=self._on_assign, on_revoke=self._on_revoke
+                )
+            else:
+                consumer.unsubscribe()
+                self._assigned = frozenset()
+            self._subscription = wanted
+
+    def _create_dlq(self, admin: AdminClient, topic: str) -> None:
+        settings = self.settings
+        new = NewTopic(
+            topic,
+            num_partitions=settings.dlq_partitions,
+            replication_factor=settings.dlq_replication_factor,
+        )
+        try:
+            admin.create_topics([new], operation_timeout=_TIMEOUT_SECONDS)[topic].result(
+                timeout=_TIMEOUT_SECONDS
+            )
+            log.info("created dead-letter topic %s", topic)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                log.warning("cannot create %s: %s", topic, exc)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        try:
+            committed = consumer.committed(partitions, timeout=_TIMEOUT_SECONDS)
+        except KafkaException as exc:
+            log.warning("cannot read committed offsets: %s", exc)
+            committed = partitions
+        for tp in committed:
+            key = (tp.topic, tp.partition)
+            if tp.offset >= 0:
+                self._next_offsets[key] = tp.offset
+            else:  # nothing committed: auto.offset.reset=earliest starts at the low watermark
+                try:
+                    low, high = consumer.get_watermark_offsets(tp, timeout=_TIMEOUT_SECONDS)
+                except KafkaException:
+                    self._next_offsets.pop(key, None)
+                    continue
+                self._next_offsets[key] = low
+                self._high[key] = high
+        self._assigned = self._assigned | {(tp.topic, tp.partition) for tp in partitions}
+        self._assignment_seen = True
+        self._refresh_high_watermarks(consumer)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Every batch is settled before the next poll; commit its offsets for sure before the
+        # partitions move, so the next owner does not check them again.
+        gone = {(tp.topic, tp.partition) for tp in partitions}
+        offsets = [
+            TopicPartition(t, p, self._next_offsets[(t, p)])
+            for t, p in gone
+            if self._next_offsets.get((t, p), -1) >= 0
+        ]
+        if offsets:
+            try:
+                consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:  # the next owner checks them again: at least once
+                log.info("commit on revoke failed: %s", exc)
+        for key in gone:
+            self._next_offsets.pop(key, None)
+            self._high.pop(key, None)
+        self._assigned = self._assigned - gone
+
+    def _refresh_high_watermarks(self, consumer: Consumer) -> None:
+        for topic, partition in self._assigned:
+            tp = TopicPartition(topic, partition)
+            try:
+                _, high = consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:
+                    _, high = consumer.get_watermark_offsets(tp, timeout=_TIMEOUT_SECONDS)
+            except KafkaException:
+                continue
+            if high >= 0:
+                self._high[(topic, partition)] = high
+            if self._next_offsets.get((topic, partition), OFFSET_INVALID) < 0:
+                position = consumer.position([tp])[0].offset
+                if position >= 0:
+                    self._next_offsets[(topic, partition)] = position
+
+
+def _freshness_ms(product: CatalogProduct) -> int | None:
+    seconds = product.freshness_seconds
+    return None if seconds is None else int(seconds * 1000)
+
+
+def _has_leaders(consumer: Consumer, topic: str) -> bool:
+    try:
+        metadata = consumer.list_topics(topic, timeout=_TIMEOUT_SECONDS).topics.get(topic)
+    except KafkaException:
+        return False
+    if metadata is None or metadata.error is not None:
+        return False
+    return bool(metadata.partitions) and all(p.leader >= 0 for p in metadata.partitions.values())
