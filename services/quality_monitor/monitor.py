@@ -258,6 +258,7 @@ class QualityMonitor:
             if remaining:
                 log.warning("%d dead letters not acknowledged at shutdown", remaining)
             consumer.close()  # offsets are committed per batch; nothing pending here
+            self._registry_client.close()
 
     def _loop(
         self, consumer: Consumer, producer: Producer, admin: AdminClient, catalog: CatalogReader
