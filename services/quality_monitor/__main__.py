@@ -12,6 +12,9 @@ def serve(settings: MonitorSettings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # One line per registry request would drown what the monitor itself says.
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

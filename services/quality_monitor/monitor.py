@@ -28,7 +28,7 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic, TopicMetadata
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from services.quality_monitor.catalog import CatalogProduct, CatalogReader, SubjectResolver
@@ -59,6 +59,7 @@ def consumer_config(settings: MonitorSettings) -> dict[str, Any]:
         "group.id": settings.group_id,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
+        "session.timeout.ms": int(settings.session_timeout_seconds * 1000),
         "topic.metadata.refresh.interval.ms": 5000,
     }
 
@@ -456,12 +457,13 @@ class QualityMonitor:
                 freshness_ms=_freshness_ms(product),
             )
         try:
-            existing = set(consumer.list_topics(timeout=_TIMEOUT_SECONDS).topics)
+            metadata = consumer.list_topics(timeout=_TIMEOUT_SECONDS).topics
         except KafkaException as exc:
             log.warning("cannot list topics: %s", exc)
-            existing = set()
+            metadata = {}
+        existing = {t for t, m in metadata.items() if m.error is None}
         for topic, w in updated.items():
-            readable = topic in existing and _has_leaders(consumer, topic)
+            readable = topic in existing and _has_leaders(metadata[topic])
             w.available = w.resolver.probe() and readable
             w.recorder.probe(w.available)
             w.subscribed = topic in existing
@@ -518,12 +520,14 @@ class QualityMonitor:
                 self._high[key] = high
         self._assigned = self._assigned | {(tp.topic, tp.partition) for tp in partitions}
         self._assignment_seen = True
+        log.info("assigned %s", _describe(partitions))
         self._refresh_high_watermarks(consumer)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Every batch is settled before the next poll; commit its offsets for sure before the
         # partitions move, so the next owner does not check them again.
         gone = {(tp.topic, tp.partition) for tp in partitions}
+        log.info("revoked %s", _describe(partitions))
         offsets = [
             TopicPartition(t, p, self._next_offsets[(t, p)])
             for t, p in gone
@@ -561,11 +565,10 @@ def _freshness_ms(product: CatalogProduct) -> int | None:
     return None if seconds is None else int(seconds * 1000)
 
 
-def _has_leaders(consumer: Consumer, topic: str) -> bool:
-    try:
-        metadata = consumer.list_topics(topic, timeout=_TIMEOUT_SECONDS).topics.get(topic)
-    except KafkaException:
-        return False
-    if metadata is None or metadata.error is not None:
-        return False
-    return bool(metadata.partitions) and all(p.leader >= 0 for p in metadata.partitions.values())
+def _has_leaders(metadata: TopicMetadata) -> bool:
+    partitions = metadata.partitions.values()
+    return bool(partitions) and all(p.leader >= 0 for p in partitions)
+
+
+def _describe(partitions: Sequence[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

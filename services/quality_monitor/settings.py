@@ -48,6 +48,12 @@ class MonitorSettings(BaseSettings):
     poll_timeout_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait for a batch (0.5)."
     )
+    session_timeout_seconds: float = Field(
+        default=45.0,
+        gt=0,
+        description="Consumer-group session timeout: how long a crashed instance keeps its "
+        "partitions (45).",
+    )
     event_time_fields: tuple[str, ...] = Field(
         default=("event_time", "updated_at"),
         description="Top-level timestamp-millis/-micros fields taken as a record's event time, "

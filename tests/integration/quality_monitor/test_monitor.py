@@ -175,7 +175,9 @@ def test_a_corpus_of_good_and_bad_records(mesh: Mesh, group_id: str) -> None:
 
 
 @contextmanager
-def monitor_process(settings: MonitorSettings) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def monitor_process(
+    settings: MonitorSettings, log: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     env = {
         **os.environ,
         **{
@@ -184,23 +186,24 @@ def monitor_process(settings: MonitorSettings) -> Iterator[tuple[subprocess.Pope
             if v is not None and not isinstance(v, tuple)
         },
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.quality_monitor"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process, f"http://{settings.host}:{settings.port}"
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.quality_monitor"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            yield process, f"http://{settings.host}:{settings.port}"
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
 
 
 def checked_so_far(url: str) -> int:
@@ -211,20 +214,31 @@ def checked_so_far(url: str) -> int:
 
 
 @pytest.mark.slow
-def test_nothing_is_missing_from_the_dlq_after_a_sigkill(mesh: Mesh, group_id: str) -> None:
+def test_nothing_is_missing_from_the_dlq_after_a_sigkill(
+    mesh: Mesh, group_id: str, tmp_path: Path
+) -> None:
     orders = mesh.product("sales/products/orders.yaml", partitions=2)
     other = mesh.product("customers/products/profiles.yaml")
     first = orders_corpus(orders, other, good=1500, tag="a-")
     second = orders_corpus(orders, other, good=1500, tag="b-")
     landed = publish(mesh.bootstrap_servers, first)
-    settings = settings_for(mesh, group_id, port=free_port(), batch_size=20)
-    with monitor_process(settings) as (process, url):
+    # A short session: the killed instance's partitions move on after 6s, not 45s.
+    settings = settings_for(
+        mesh, group_id, port=free_port(), batch_size=20, session_timeout_seconds=6
+    )
+    log = tmp_path / "monitor.log"
+    with monitor_process(settings, log) as (process, url):
         wait_until(lambda: checked_so_far(url) > 100, timeout=90, what="checking to start")
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     landed |= publish(mesh.bootstrap_servers, second)
-    with monitor_process(settings) as (_, url):
-        wait_until(lambda: is_ready(url), timeout=120, what="the restarted monitor to catch up")
+    with monitor_process(settings, log) as (_, url):
+        try:
+            wait_until(lambda: is_ready(url), timeout=120, what="the restarted monitor")
+        except TimeoutError:
+            print(log.read_text()[-5000:])  # the monitor's own account, for the failure report
+            print(httpx.get(f"{url}/products").text, httpx.get(f"{url}/health").text)
+            raise
         expected = sum(1 for s in landed.values() if s.reason is not None)
         letters = read_dead_letters(mesh.bootstrap_servers, [f"{orders.topic}.dlq"], expected)
     only_orders = {c: s for c, s in landed.items() if s.topic == orders.topic}
