@@ -2,8 +2,13 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the local broker (`streammesh broker start`) listens by default.
+LOCAL_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+#: Where `streammesh registry serve` listens by default.
+LOCAL_REGISTRY_URL = "http://127.0.0.1:8081"
 
 
 class MeshSettings(BaseSettings):
@@ -14,8 +19,28 @@ class MeshSettings(BaseSettings):
     bootstrap_servers: str | None = Field(
         default=None,
         description="Kafka bootstrap servers of an existing cluster "
-        "(STREAMMESH_BOOTSTRAP_SERVERS). Unset: use the local broker.",
+        "(STREAMMESH_BOOTSTRAP_SERVERS). Unset: use the local broker on 127.0.0.1:9092.",
     )
+    registry_url: str = Field(
+        default=LOCAL_REGISTRY_URL,
+        description="Base URL of the schema registry and catalog (STREAMMESH_REGISTRY_URL); "
+        "default http://127.0.0.1:8081.",
+    )
+    registry_user_info: SecretStr | None = Field(
+        default=None,
+        description="HTTP Basic credentials for the registry, `user:password` "
+        "(STREAMMESH_REGISTRY_USER_INFO). Unset: anonymous.",
+    )
+
+    @property
+    def kafka_bootstrap_servers(self) -> str:
+        """The bootstrap servers to use: the configured cluster or the local broker."""
+        return self.bootstrap_servers or LOCAL_BOOTSTRAP_SERVERS
+
+    @property
+    def registry_configured(self) -> bool:
+        """Whether the registry URL was given (env or argument) rather than defaulted."""
+        return "registry_url" in self.model_fields_set
 
 
 @lru_cache

@@ -1,0 +1,304 @@
+"""`ProductProducer`: publish records to a product topic, checked against its contract first.
+
+A record is refused before it leaves the process when its shape does not match the product's
+Avro value schema or it breaks one of the product's CEL quality rules (evaluated on the native
+runtime with confluent's semantics). A refused record raises `ContractViolation`, or, with
+`on_invalid="dlq"`, goes to `<topic>.dlq` with headers saying why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, Self
+
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka.schema_registry import RegisteredSchema
+from confluent_kafka.schema_registry.common.serde import (
+    DLQ_RULE_EXCEPTION_HEADER,
+    DLQ_RULE_MODE_HEADER,
+    DLQ_RULE_NAME_HEADER,
+    DLQ_RULE_SUBJECT_HEADER,
+    DLQ_RULE_TOPIC_HEADER,
+)
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from streammesh.contracts import RuleEvaluator
+from streammesh.sdk.catalog import Product
+from streammesh.sdk.convert import to_json
+from streammesh.sdk.errors import ContractViolation, SdkError
+from streammesh.sdk.topics import dlq_topic
+from streammesh.serde import AvroSerializer, SchemaRegistry, SerdeError
+
+#: Headers of a dead-lettered record: Confluent's DLQ action names where they mean the same
+#: (`__rule.name`, `__rule.mode`, `__rule.subject`, `__rule.topic`, `__rule.exception`), and
+#: `__streammesh.*` as the quality monitor writes them, so one tool reads both kinds of letters.
+DLQ_REASON_HEADER = "__streammesh.reason"
+DLQ_RULES_HEADER = "__streammesh.rules"
+DLQ_PRODUCT_HEADER = "__streammesh.product"
+#: `avro` (the value in the product's wire format) or `json` (it did not fit the schema).
+DLQ_FORMAT_HEADER = "__streammesh.format"
+#: `__streammesh.reason` values: the quality monitor's names for the same failures.
+REASON_RULE_VIOLATION = "rule_violation"
+REASON_SCHEMA_MISMATCH = "undecodable"
+
+OnInvalid = Literal["raise", "dlq"]
+Headers = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
+#: Headers as confluent's producer takes them.
+WireHeaders = list[tuple[str, str | bytes | None]]
+
+
+class Outcome(StrEnum):
+    """Where `publish` sent a record."""
+
+    SENT = "sent"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """The broker's answer for one record: where it landed, or why it did not."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    error: str | None
+    key: bytes | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+DeliveryCallback = Callable[[DeliveryReport], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a record does not fit the contract: broken rule names and one reason per problem."""
+
+    rules: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+class ContractValidator:
+    """The product's contract for one record: Avro shape, then the WRITE-mode CEL rules."""
+
+    def __init__(self, registry: SchemaRegistry, topic: str, value: RegisteredSchema) -> None:
+        self._topic = topic
+        self._ctx = SerializationContext(topic, MessageField.VALUE)
+        self._serializer = AvroSerializer(
+            registry, value.schema, auto_register_schemas=False, use_latest_version=True
+        )
+        rule_set = value.schema.rule_set
+        self._rules = RuleEvaluator.from_rule_set(
+            rule_set.to_dict() if rule_set is not None else {}, "WRITE", schema=value.schema
+        )
+
+    def check(self, record: Mapping[str, Any]) -> tuple[bytes | None, Refusal | None]:
+        """The encoded value when the record passes; otherwise the refusal (and the encoded
+        value if only rules failed, so a dead letter keeps the product's wire format)."""
+        try:
+            payload = self._serializer(record, self._ctx)
+        except SerdeError as exc:
+            return None, Refusal((), (str(exc),))
+        violations = [v for v in self._rules.evaluate(record) if v.on_failure != "NONE"]
+        if not violations:
+            return payload, None
+        return payload, Refusal(
+            tuple(v.rule_name for v in violations),
+            tuple(f"{v.rule_name}: {v.message}" for v in violations),
+        )
+
+
+class ProductProducer:
+    """Publishes records of one product; create it with `Mesh.producer`.
+
+    Sends are asynchronous and batched by the producer's `linger.ms`; `flush()` waits for the
+    delivery reports, and leaving the `with` block flushes. `on_delivery` is called (from
+    `publish`, `poll` or `flush`) with a `DeliveryReport` for every record sent.
+    """
+
+    def __init__(
+        self,
+        product: Product,
+        producer: Producer,
+        registry: SchemaRegistry,
+        value: RegisteredSchema,
+        *,
+        on_invalid: OnInvalid = "raise",
+        on_delivery: DeliveryCallback | None = None,
+    ) -> None:
+        if on_invalid not in ("raise", "dlq"):
+            raise SdkError(f"on_invalid must be 'raise' or 'dlq', not {on_invalid!r}")
+        self.product = product
+        self.topic = product.topic
+        self.dlq_topic = dlq_topic(self.topic)
+        self._producer = producer
+        self._validator = ContractValidator(registry, self.topic, value)
+        self._key_serializer = (
+            AvroSerializer(registry, auto_register_schemas=False, use_latest_version=True)
+            if product.key_subject is not None
+            else None
+        )
+        self._key_ctx = SerializationContext(self.topic, MessageField.KEY)
+        self._on_invalid = on_invalid
+        self._on_delivery = on_delivery
+        self.sent = 0
+        self.dead_lettered = 0
+        self.delivered = 0
+        self.failed = 0
+
+    # --- publishing
+
+    def validate(self, record: Mapping[str, Any]) -> Refusal | None:
+        """Why `record` would be refused, or None if it fits the contract."""
+        return self._validator.check(record)[1]
+
+    def publish(
+        self,
+        record: Mapping[str, Any],
+        *,
+        key: Any = None,
+        headers: Headers | None = None,
+        timestamp: datetime | int | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> Outcome:
+        """Check `record` against the contract, then queue it for sending.
+
+        Raises `ContractViolation` for a refused record (or dead-letters it with
+        `on_invalid="dlq"`), `SdkError` if the key does not fit the key schema.
+        """
+        key_bytes = self._key(key)
+        payload, refusal = self._validator.check(record)
+        callback = self._callback(on_delivery)
+        stamp = _millis(timestamp)
+        if refusal is None:
+            self._produce(self.topic, payload, key_bytes, _headers(headers), stamp, callback)
+            self.sent += 1
+            return Outcome.SENT
+        if self._on_invalid == "raise":
+            raise ContractViolation(self.product.ref, refusal.reasons, refusal.rules)
+        fmt = "avro"
+        if payload is None:  # it does not fit the Avro schema: keep it readable as JSON
+            fmt = "json"
+            payload = json.dumps(to_json(record), sort_keys=True).encode()
+        dlq_headers = _headers(headers)
+        if refusal.rules:  # Confluent's serdes read __rule.name as "this rule already failed"
+            dlq_headers.append((DLQ_RULE_NAME_HEADER, refusal.rules[0].encode()))
+            dlq_headers.append((DLQ_RULE_MODE_HEADER, b"WRITE"))
+        reason = REASON_RULE_VIOLATION if refusal.rules else REASON_SCHEMA_MISMATCH
+        dlq_headers += [
+            (DLQ_RULE_SUBJECT_HEADER, self.product.value_subject.encode()),
+            (DLQ_RULE_TOPIC_HEADER, self.topic.encode()),
+            (DLQ_RULE_EXCEPTION_HEADER, "; ".join(refusal.reasons).encode()),
+            (DLQ_REASON_HEADER, reason.encode()),
+            (DLQ_RULES_HEADER, ",".join(refusal.rules).encode()),
+            (DLQ_PRODUCT_HEADER, self.product.ref.encode()),
+            (DLQ_FORMAT_HEADER, fmt.encode()),
+        ]
+        self._produce(self.dlq_topic, payload, key_bytes, dlq_headers, stamp, callback)
+        self.dead_lettered += 1
+        return Outcome.DEAD_LETTERED
+
+    def _key(self, key: Any) -> bytes | None:
+        if key is None:
+            return None
+        if self._key_serializer is None:
+            if isinstance(key, bytes):
+                return key
+            if isinstance(key, str):
+                return key.encode()
+            raise SdkError(f"{self.product.ref} has no key schema: give the key as str or bytes")
+        try:
+            return self._key_serializer(key, self._key_ctx)
+        except SerdeError as exc:
+            raise SdkError(f"key {key!r} does not fit the key schema: {exc}") from exc
+
+    def _produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: WireHeaders,
+        timestamp: int,
+        callback: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=headers or None,
+                    timestamp=timestamp,
+                    on_delivery=callback,
+                )
+            except BufferError:  # the local queue is full: serve reports until there is room
+                self._producer.poll(0.1)
+                continue
+            break
+        self._producer.poll(0)
+
+    def _callback(
+        self, on_delivery: DeliveryCallback | None
+    ) -> Callable[[KafkaError | None, Message], None]:
+        user = on_delivery or self._on_delivery
+
+        def report(error: KafkaError | None, message: Message) -> None:
+            if error is None:
+                self.delivered += 1
+            else:
+                self.failed += 1
+            if user is not None:
+                user(
+                    DeliveryReport(
+                        topic=message.topic() or "",
+                        partition=message.partition(),
+                        offset=message.offset(),
+                        error=None if error is None else str(error.str()),
+                        key=message.key(),
+                    )
+                )
+
+        return report
+
+    # --- lifecycle
+
+    def poll(self, timeout: float = 0) -> int:
+        """Serve delivery reports; returns how many were served."""
+        return self._producer.poll(timeout)
+
+    def flush(self, timeout: float = 30.0) -> int:
+        """Wait until every queued record is delivered (or `timeout`); returns how many are
+        still queued (0 when all were delivered or failed)."""
+        return self._producer.flush(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        remaining = self.flush(timeout)
+        if remaining:
+            raise SdkError(f"{remaining} records to {self.topic} were not delivered in {timeout}s")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _headers(headers: Headers | None) -> WireHeaders:
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return [(name, value.encode() if isinstance(value, str) else value) for name, value in items]
+
+
+def _millis(timestamp: datetime | int | None) -> int:
+    if timestamp is None:
+        return 0  # the producer's clock
+    if isinstance(timestamp, datetime):
+        return int(timestamp.timestamp() * 1000)
+    return timestamp
