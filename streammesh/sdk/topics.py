@@ -185,9 +185,8 @@ def describe_topics(
     metadata = admin.list_topics(timeout=timeout).topics
     states: dict[str, TopicState | None] = {}
     existing = [n for n in names if n in metadata and metadata[n].error is None]
-    futures = admin.describe_configs(
-        [ConfigResource(ResourceType.TOPIC, name) for name in existing], request_timeout=timeout
-    )
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in existing]
+    futures = admin.describe_configs(resources, request_timeout=timeout) if resources else {}
     for resource, future in futures.items():
         entries: dict[str, ConfigEntry] = future.result(timeout=timeout)
         config = {key: str(entries[key].value) for key in MANAGED_CONFIGS if key in entries}
