@@ -3,7 +3,10 @@
 import typer
 
 from streammesh.cli.broker import broker_app
+from streammesh.cli.product import product_app
+from streammesh.cli.publish import publish
 from streammesh.cli.registry import registry_app
+from streammesh.cli.tail import tail
 
 app = typer.Typer(
     name="streammesh",
@@ -13,6 +16,9 @@ app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 app.add_typer(registry_app, name="registry")
+app.add_typer(product_app, name="product")
+app.command()(publish)
+app.command()(tail)
 
 
 def main() -> None:

@@ -135,6 +135,7 @@ class ProductProducer:
         if on_invalid not in ("raise", "dlq"):
             raise SdkError(f"on_invalid must be 'raise' or 'dlq', not {on_invalid!r}")
         self.product = product
+        self.value_schema = value
         self.topic = product.topic
         self.dlq_topic = dlq_topic(self.topic)
         self._producer = producer

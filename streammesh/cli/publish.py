@@ -1,0 +1,193 @@
+"""``streammesh publish``: JSON lines to a product topic, each record checked by its contract."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from streammesh.cli.common import console, err_console, open_mesh
+from streammesh.cli.output import ExitCode, OutputFormat, OutputOption, emit_json, fail
+from streammesh.sdk import (
+    ContractViolation,
+    JsonConverter,
+    Outcome,
+    ProductProducer,
+    RecordConversionError,
+)
+from streammesh.sdk.errors import SdkError
+
+
+@dataclass(frozen=True)
+class Line:
+    """One input line: the record ready to publish, or why it cannot be."""
+
+    number: int
+    record: dict[str, Any] | None = None
+    key: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+def read_lines(
+    lines: Iterable[str],
+    value: JsonConverter,
+    *,
+    key: JsonConverter | None = None,
+    key_field: str | None = None,
+    envelope: bool = False,
+) -> Iterator[Line]:
+    """Convert JSON lines to records by the Avro schema; blank lines are skipped.
+
+    A line is the record itself, or with `envelope` an object `{"key", "value", "headers"}`.
+    With `key_field` the key is that field of the record.
+    """
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Line(number, error=f"not JSON: {exc.msg} (column {exc.colno})")
+            continue
+        raw_key: Any = None
+        headers: dict[str, str] = {}
+        if envelope:
+            if not isinstance(data, dict) or "value" not in data:
+                yield Line(number, error='an envelope line is {"key": ..., "value": {...}}')
+                continue
+            raw_key, headers, data = data.get("key"), data.get("headers") or {}, data["value"]
+        if key_field is not None:
+            if not isinstance(data, dict) or key_field not in data:
+                yield Line(number, error=f"the record has no {key_field!r} field for the key")
+                continue
+            raw_key = data[key_field]
+        try:
+            record = value.from_json(data)
+            converted_key = (
+                key.from_json(raw_key) if key is not None and raw_key is not None else raw_key
+            )
+        except RecordConversionError as exc:
+            yield Line(number, error=str(exc))
+            continue
+        if not isinstance(record, dict):
+            yield Line(number, error="a product record is a JSON object")
+            continue
+        yield Line(number, record, converted_key, {k: str(v) for k, v in headers.items()})
+
+
+@dataclass
+class Summary:
+    product: str
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "product": self.product,
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "refused": self.refused,
+        }
+
+
+def _schema(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def publish(
+    product: Annotated[
+        str, typer.Argument(help="<domain>.<product> (with --major) or <domain>.<product>.vN.")
+    ],
+    file: Annotated[
+        str, typer.Option("--file", "-f", help="A .jsonl file of records, or - for stdin.")
+    ] = "-",
+    major: Annotated[int | None, typer.Option(min=1, help="Major (default: latest).")] = None,
+    key_field: Annotated[
+        str | None, typer.Option(help="Use this field of each record as its key.")
+    ] = None,
+    envelope: Annotated[
+        bool, typer.Option(help='Lines are {"key": ..., "value": {...}, "headers": {...}}.')
+    ] = False,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Publish JSON lines as records of a product, each validated by its contract first.
+
+    Decimals may be strings or numbers, timestamps ISO-8601 strings or epoch milliseconds.
+    Refused lines are reported with their reasons; exit code 1 if any line was refused.
+    """
+    stream: TextIO
+    if file == "-":
+        stream, total = sys.stdin, None
+    else:
+        path = Path(file)
+        if not path.is_file():
+            fail(f"--file {file}: no such file", ExitCode.USAGE)
+        with path.open(encoding="utf-8") as counting:
+            total = sum(1 for line in counting if line.strip())
+        stream = path.open(encoding="utf-8")
+    try:
+        with open_mesh() as mesh, mesh.producer(product, major) as producer:
+            summary = Summary(producer.product.ref)
+            value = JsonConverter(_schema(producer.value_schema.schema.schema_str))
+            key = None
+            if producer.product.key_subject is not None:
+                registered = mesh.registry.get_latest_version(producer.product.key_subject)
+                key = JsonConverter(_schema(registered.schema.schema_str))
+            lines = read_lines(stream, value, key=key, key_field=key_field, envelope=envelope)
+            columns = (TextColumn("publishing"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=err_console, transient=True) as bar:
+                task = bar.add_task("publishing", total=total)
+                for line in lines:
+                    bar.advance(task)
+                    _publish_line(producer, line, summary)
+            producer.flush()
+            summary.delivered, summary.failed = producer.delivered, producer.failed
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    _report(summary, output)
+    if summary.refused or summary.failed:
+        raise typer.Exit(ExitCode.ERROR)
+
+
+def _publish_line(producer: ProductProducer, line: Line, summary: Summary) -> None:
+    if line.record is None:
+        summary.refused.append({"line": line.number, "reasons": [line.error], "rules": []})
+        return
+    try:
+        outcome = producer.publish(line.record, key=line.key, headers=line.headers or None)
+    except ContractViolation as exc:
+        summary.refused.append(
+            {"line": line.number, "reasons": list(exc.reasons), "rules": list(exc.rules)}
+        )
+        return
+    except SdkError as exc:  # a key that does not fit the key schema
+        summary.refused.append({"line": line.number, "reasons": [str(exc)], "rules": []})
+        return
+    if outcome is Outcome.SENT:
+        summary.sent += 1
+
+
+def _report(summary: Summary, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        emit_json(summary.as_json())
+        return
+    for refusal in summary.refused:
+        for reason in refusal["reasons"]:
+            console.print(f"[red]line {refusal['line']}[/]: {escape(str(reason))}")
+    failed = f", {summary.failed} failed delivery" if summary.failed else ""
+    console.print(
+        f"{summary.product}: {summary.sent} sent, {summary.delivered} delivered, "
+        f"{len(summary.refused)} refused{failed}"
+    )
