@@ -13,8 +13,8 @@ from streammesh.errors import StreamMeshError
 from streammesh.sdk import Mesh, ProductRefError
 from streammesh.settings import MeshSettings
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def mesh_settings() -> MeshSettings:
