@@ -6,6 +6,7 @@ from streammesh.cli.broker import broker_app
 from streammesh.cli.product import product_app
 from streammesh.cli.publish import publish
 from streammesh.cli.registry import registry_app
+from streammesh.cli.slo import slo_app
 from streammesh.cli.tail import tail
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 app.add_typer(registry_app, name="registry")
+app.add_typer(slo_app, name="slo")
 app.add_typer(product_app, name="product")
 app.command()(publish)
 app.command()(tail)

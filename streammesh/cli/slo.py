@@ -1,0 +1,94 @@
+"""``streammesh slo``: Prometheus rules and alerts generated from the products' SLOs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from streammesh.cli.output import fail
+from streammesh.errors import StreamMeshError
+
+if TYPE_CHECKING:
+    from services.quality_monitor.slo import Objective
+
+slo_app = typer.Typer(help="SLO recording rules and burn-rate alerts from product descriptors.")
+
+Root = Annotated[
+    Path, typer.Option(help="Repository root holding domains/<domain>/products/*.yaml.")
+]
+Registry = Annotated[
+    str | None,
+    typer.Option(help="Read the active products from this catalog instead of domains/."),
+]
+FreshnessObjective = Annotated[
+    float,
+    typer.Option(
+        min=0.0, max=1.0, help="Share of records that must meet the freshness bound in seconds."
+    ),
+]
+Out = Annotated[Path | None, typer.Option(help="Write here instead of standard output.")]
+
+
+def _objectives(root: Path, registry: str | None, freshness: float) -> list[Objective]:
+    # Heavy imports only for this command.
+    from services.quality_monitor.slo import objectives  # noqa: PLC0415
+    from streammesh.products.loader import iter_descriptor_files, load_descriptor  # noqa: PLC0415
+
+    if registry is None:
+        descriptors = [load_descriptor(p) for p in iter_descriptor_files(root)]
+    else:
+        import httpx  # noqa: PLC0415
+
+        from services.quality_monitor.catalog import CatalogReader  # noqa: PLC0415
+
+        with httpx.Client(base_url=registry, timeout=30) as http:
+            descriptors = [p.descriptor for p in CatalogReader(http).active_products()]
+    return objectives(descriptors, freshness)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.secho(f"wrote {out}", err=True)
+
+
+@slo_app.command()
+def rules(
+    out: Out = None,
+    root: Root = Path(),
+    registry: Registry = None,
+    freshness_objective: FreshnessObjective = 0.99,
+) -> None:
+    """Recording rules of every SLI and multi-window, multi-burn-rate alerts per product SLO."""
+    from services.quality_monitor.slo import render_rules  # noqa: PLC0415
+
+    try:
+        found = _objectives(root, registry, freshness_objective)
+    except StreamMeshError as error:
+        fail(error)
+    _write(render_rules(found), out)
+
+
+@slo_app.command("tests")
+def alert_tests(
+    out: Out = None,
+    rules_file: Annotated[
+        str, typer.Option(help="The rules file as promtool finds it from the tests file.")
+    ] = "../rules/slo.yml",
+    root: Root = Path(),
+    registry: Registry = None,
+    freshness_objective: FreshnessObjective = 0.99,
+) -> None:
+    """promtool unit tests that fire, and do not fire, every burn-rate alert of `rules`."""
+    from services.quality_monitor.slo import render_alert_tests  # noqa: PLC0415
+
+    try:
+        found = _objectives(root, registry, freshness_objective)
+    except StreamMeshError as error:
+        fail(error)
+    _write(render_alert_tests(found, rules_file), out)
