@@ -210,13 +210,13 @@ def _show_check(results: list[tuple[LocalProduct, list[Violation]]], note: str |
         bad = has_errors(violations)
         console.print(f"[{'red' if bad else 'yellow'}]{'fail' if bad else 'warn'}[/]  "
                       f"{product.shown} ({name})")  # fmt: skip
-        table = Table(show_header=False, box=None, padding=(0, 1))
         for v in violations:
             style = "red" if v.severity is Severity.ERROR else "yellow"
-            table.add_row(f"[{style}]{v.severity.value}[/]", escape(v.code), escape(v.message))
+            console.print(
+                f"  [{style}]{v.severity.value:7}[/] {escape(v.code)}: {escape(v.message)}"
+            )
             errors += v.severity is Severity.ERROR
             warnings += v.severity is Severity.WARNING
-        console.print(table)
     if note:
         console.print(f"[dim]{note}[/]")
     console.print(f"{len(results)} descriptors checked: {errors} errors, {warnings} warnings")

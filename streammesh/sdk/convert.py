@@ -93,7 +93,7 @@ class JsonConverter:
             raise RecordConversionError(path, f"unsupported schema {schema!r}")
         kind = schema.get("type")
         logical = schema.get("logicalType")
-        if logical is not None and value is not None:
+        if logical is not None:
             converted = _logical(logical, kind, schema, value, path)
             if converted is not _NOT_LOGICAL:
                 return converted
