@@ -36,6 +36,7 @@ fmt: install ## Format and autofix.
 .PHONY: test
 test: lint ## Lint, then run the whole suite (starts and stops its own Kafka).
 	$(call need-deb,promtool,prometheus)
+	$(call need-deb,kcat,kcat)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: unit
