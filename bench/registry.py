@@ -199,7 +199,7 @@ def process(cmd: list[str], env: dict[str, str], health: str) -> Iterator[None]:
         proc.wait(30)
 
 
-def run(seconds: int, worker_counts: list[int], bootstrap: str) -> list[Row]:
+def run(seconds: int, worker_counts: list[int], bootstrap: str, only: str = "") -> list[Row]:
     rows: list[Row] = []
     for workers in worker_counts:
         reg_port, floor_port = free_port(), free_port()
@@ -225,7 +225,7 @@ def run(seconds: int, worker_counts: list[int], bootstrap: str) -> list[Row]:
                 for n in range(1, SCHEMAS + 1):
                     subject = f"/subjects/bench-{n}-value/versions"
                     client.post(subject, json={"schema": schema_text(n)}).raise_for_status()
-            for case in cases():
+            for case in (c for c in cases() if only in c.name):
                 for clients in (1, 32):
                     wrk(base + case.path, clients, 1, case.lua)  # warm-up
                     ours = wrk(base + case.path, clients, seconds, case.lua)
@@ -241,6 +241,7 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--only", default="", help="run the cases whose name contains this")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench.registry needs wrk (apt-get install wrk)")
@@ -249,7 +250,7 @@ def main() -> None:
         "floor = the same stack answering a constant body"
     )
     with tempfile.TemporaryDirectory() as state, kafka_for_tests(Path(state)) as kafka:
-        rows = run(args.seconds, args.workers, kafka.bootstrap_servers)
+        rows = run(args.seconds, args.workers, kafka.bootstrap_servers, args.only)
     for row in rows:
         if row.case.startswith("GET") and row.clients == 32:
             print(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from services.registry.api.deps import Deleted, RegistryDep, RenderCacheDep, flag
+from services.registry.api.cache import RenderCache
+from services.registry.api.deps import Deleted, RegistryDep, flag
 from services.registry.api.wire import V1, RegistryRoute
+from services.registry.core.registry import Registry
 from services.registry.models import SchemaString, SchemaVersion, SubjectVersion
 
 router = APIRouter(prefix="/schemas", tags=["schemas"], route_class=RegistryRoute)
@@ -23,15 +25,26 @@ async def list_schemas(
     return registry.list_schemas(subject_prefix, deleted, flag(latest_only))
 
 
-@router.get("/ids/{schema_id}", response_model=SchemaString)
-async def schema_by_id(
-    registry: RegistryDep,
-    cache: RenderCacheDep,
-    schema_id: int,
-    subject: str | None = None,
-    fetch_max_id: Annotated[str | None, Query(alias="fetchMaxId")] = None,
-) -> Response:
-    max_id = flag(fetch_max_id)
+@router.get(
+    "/ids/{schema_id}",
+    response_model=SchemaString,
+    openapi_extra={
+        "parameters": [
+            {"name": "subject", "in": "query", "schema": {"type": "string"}},
+            {"name": "fetchMaxId", "in": "query", "schema": {"type": "boolean"}},
+        ]
+    },
+)
+async def schema_by_id(request: Request, schema_id: int) -> Response:
+    # The mesh's hottest read: every consumer's deserializer asks it once per schema id. It
+    # reads app state and the query itself, as each FastAPI dependency costs more than the
+    # cached answer does.
+    state = request.app.state
+    registry: Registry = state.registry
+    cache: RenderCache = state.render_cache
+    query = request.query_params
+    subject = query.get("subject")
+    max_id = flag(query.get("fetchMaxId"))
     return cache.response(
         ("id", schema_id, subject, max_id),
         lambda: registry.get_schema_by_id(schema_id, subject, max_id),
