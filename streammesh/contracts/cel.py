@@ -62,7 +62,7 @@ def _duration(value: timedelta) -> object:
     return duration_pb2.Duration(seconds=seconds, nanos=(micros - seconds * 1_000_000) * 1000)
 
 
-def _convert_other(value: object) -> object:  # noqa: PLR0911 - a return per kind of value
+def _convert_other(value: object) -> object:
     if isinstance(value, dict):
         return {key: to_cel(item) for key, item in value.items()}
     if isinstance(value, list):
