@@ -1,0 +1,1 @@
+"""Customer lifetime value: a faust-streaming processor over orders and profiles."""

@@ -1,0 +1,296 @@
+"""The CLTV processor as a Faust app: two stages, two tables, two products, a query API.
+
+Stage one (agent `customers`) reads `sales.orders.v1` and `customers.profiles.v1`, which are
+co-partitioned by customer, into the `state` table (customers, order marks and this partition's
+per-segment partials; see `logic.py`) and publishes each changed customer's value to
+`marketing.customer_lifetime_value.v1`. Changed partials are sent on, coalesced, every
+`flush_interval_seconds` (and all of them every `resync_interval_seconds`) to the internal
+topic `<app_id>-segment-partials`, keyed by segment.
+
+Stage two (agent `segments`) folds the partials into the `segments` table, one record per
+segment holding every source partition's latest partial and their sum, and publishes
+`marketing.cltv_by_segment.v1`.
+
+Queries: `GET /cltv/customers/{customer_id}` and `GET /cltv/segments/{segment}`, answered by
+any worker: `table_route` forwards a request to the worker owning the key's partition. The
+state table's customer keys are the ids' UTF-8 bytes, hashed by murmur2 like the generators
+place the inputs, so the router finds the owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.serialization import MessageField
+from faust.serializers.codecs import Codec
+from faust.types import EventT, StreamT
+from faust.web import Request, Response, View
+
+from domains.marketing.cltv.codec import AvroCodec, StateCodec
+from domains.marketing.cltv.logic import (
+    CustomerProcessor,
+    CustomerState,
+    Partial,
+    SegmentState,
+    apply_partial,
+    parse_partial_key,
+    partial_key,
+)
+from domains.marketing.cltv.model import CltvModel, load_model
+from domains.marketing.cltv.settings import CltvSettings
+from streammesh.serde import AvroDeserializer, AvroSerializer
+
+log = logging.getLogger(__name__)
+
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "avro" / "marketing"
+SEGMENTS = ("consumer", "small_business", "enterprise")
+
+
+class Utf8Codec(Codec):
+    """`str` keys as UTF-8 bytes both ways (Faust's `raw` decodes to bytes)."""
+
+    def _dumps(self, s: Any) -> bytes:
+        return s if isinstance(s, bytes) else str(s).encode()
+
+    def _loads(self, s: bytes) -> Any:
+        return s.decode()
+
+
+def cltv_record(customer: CustomerState, model: CltvModel) -> dict[str, object]:
+    """The `marketing.customer_lifetime_value.v1` value of a customer."""
+    return {
+        "customer_id": customer.customer_id,
+        "segment": customer.segment,
+        "lifetime_value": customer.lifetime_value,
+        "net_revenue": customer.net_revenue,
+        "currency": model.currency,
+        "order_count": customer.order_count,
+        "first_order_time": customer.first_order_ms,
+        "last_order_time": customer.last_order_ms,
+        "model_version": model.version,
+    }
+
+
+def segment_record(segment: str, state: SegmentState, currency: str) -> dict[str, object]:
+    """The `marketing.cltv_by_segment.v1` value of a segment."""
+    return {
+        "segment": segment,
+        "customer_count": state.customers,
+        "total_lifetime_value": state.total,
+        "average_lifetime_value": state.average(),
+        "currency": currency,
+        "updated_at": int(time.time() * 1000),
+    }
+
+
+def _json(record: Mapping[str, object]) -> dict[str, object]:
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in record.items()}
+
+
+def encode_partial(partition: int, partial: Partial) -> bytes:
+    return orjson.dumps([partition, partial.customers, str(partial.total)])
+
+
+def decode_partial(data: bytes) -> tuple[int, int, Decimal]:
+    partition, customers, total = orjson.loads(data)
+    return int(partition), int(customers), Decimal(total)
+
+
+def _product_codecs(
+    registry: SchemaRegistryClient, topic: str, schema: str, auto_register: bool
+) -> tuple[AvroCodec, AvroCodec]:
+    def codec(field: MessageField, file: str) -> AvroCodec:
+        if auto_register:
+            serializer = AvroSerializer(registry, (SCHEMAS / file).read_text("utf-8"))
+        else:  # the registered product schema, with the rules the catalog attached
+            serializer = AvroSerializer(
+                registry, auto_register_schemas=False, use_latest_version=True
+            )
+        return AvroCodec(topic=topic, field=field, serializer=serializer)
+
+    return codec(MessageField.KEY, f"{schema}_key.avsc"), codec(
+        MessageField.VALUE, f"{schema}.avsc"
+    )
+
+
+def create_app(settings: CltvSettings, *, model: CltvModel | None = None) -> faust.App:
+    """The processor's Faust app; nothing connects until a worker starts it."""
+    return CltvProcessor(settings, model or load_model(settings.model_path)).app
+
+
+class CltvProcessor:
+    """Builds the Faust app and holds what its agents, timer and views share."""
+
+    def __init__(self, settings: CltvSettings, model: CltvModel) -> None:
+        self.settings = settings
+        self.model = model
+        registry = SchemaRegistryClient({"url": settings.registry_url})
+        self.app = app = faust.App(
+            settings.app_id,
+            broker=[
+                f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")
+            ],
+            store="memory://",  # recovery replays the changelog: the prefix logic.py relies on
+            topic_partitions=settings.partitions,
+            processing_guarantee=settings.processing_guarantee,
+            table_standby_replicas=settings.standby_replicas,
+            broker_commit_interval=settings.commit_interval_seconds,
+            stream_recovery_delay=settings.recovery_delay_seconds,
+            consumer_group_instance_id=settings.group_instance_id,
+            consumer_auto_offset_reset="earliest",
+            web_host=settings.web_host,
+            web_port=settings.web_port,
+            web_bind=settings.web_host,
+            canonical_url=settings.url,
+            datadir=str(settings.data_dir),
+            autodiscover=False,
+        )
+        keys = Utf8Codec()
+        self.inputs = app.topic(
+            settings.orders_topic,
+            settings.profiles_topic,
+            key_serializer="raw",
+            # decoding needs only the schema id in each payload: one codec reads both topics
+            value_serializer=AvroCodec(
+                topic=settings.orders_topic, deserializer=AvroDeserializer(registry)
+            ),
+        )
+        auto = settings.auto_register_schemas
+        key, value = _product_codecs(registry, settings.cltv_topic, "customer_lifetime_value", auto)
+        self.cltv_out = app.topic(settings.cltv_topic, key_serializer=key, value_serializer=value)
+        key, value = _product_codecs(registry, settings.segments_topic, "cltv_by_segment", auto)
+        self.segments_out = app.topic(
+            settings.segments_topic, key_serializer=key, value_serializer=value
+        )
+        self.partials_topic = app.topic(
+            f"{settings.app_id}-segment-partials",
+            key_serializer=keys,
+            value_serializer="raw",
+            partitions=settings.partitions,
+            internal=True,
+        )
+        self.state = app.Table(
+            "state",
+            partitions=settings.partitions,
+            key_serializer=keys,
+            value_serializer=StateCodec(),
+        )
+        self.segments = app.Table(
+            "segments",
+            partitions=settings.partitions,
+            key_serializer=keys,
+            value_serializer=StateCodec(),
+        )
+        self.processor = CustomerProcessor(self.state, model)
+        self.counts: Counter[str] = Counter()
+        self.dirty: set[str] = set()
+        self.resynced: dict[int, float] = {}  # partition -> when its partials were last resent
+        self.announced: set[str] = set()  # segments published since this worker started
+
+        app.agent(self.inputs, concurrency=1, name="customers")(self.customers)
+        app.timer(settings.flush_interval_seconds, name="flush_partials")(self.flush_partials)
+        app.agent(self.partials_topic, concurrency=1, name="segments")(self.segment_aggregates)
+        self._add_views()
+
+    async def customers(self, stream: StreamT[Any]) -> None:
+        """Stage one: orders and profiles into customer state, partials and customer values."""
+        orders_topic = self.settings.orders_topic
+        event: EventT[Any]
+        async for event in stream.events():
+            message, value = event.message, event.value
+            if message.topic == orders_topic:
+                if not isinstance(value, dict):
+                    self.counts["orders.unreadable"] += 1
+                    continue
+                outcome = self.processor.on_order(message.partition, message.offset, value)
+                self.counts[f"orders.{outcome.result}"] += 1
+            else:
+                if not (value is None or isinstance(value, dict)):
+                    self.counts["profiles.unreadable"] += 1
+                    continue
+                outcome = self.processor.on_profile(message.partition, message.offset, value)
+                self.counts[f"profiles.{outcome.result}"] += 1
+            self.dirty.update(outcome.partials)
+            if outcome.customer is not None:
+                record = cltv_record(outcome.customer, self.model)
+                await self.cltv_out.send(key=outcome.customer.customer_id, value=record)
+
+    def owned_partitions(self) -> set[int]:
+        """The orders partitions this worker processes now."""
+        return {
+            tp.partition
+            for tp in self.app.assignor.assigned_actives()
+            if tp.topic == self.settings.orders_topic
+        }
+
+    async def flush_partials(self) -> None:
+        """Send changed partials of owned partitions on; all of them now and then."""
+        owned = self.owned_partitions()
+        now = time.monotonic()
+        for partition in owned:
+            if now - self.resynced.get(partition, 0.0) >= self.settings.resync_interval_seconds:
+                self.resynced[partition] = now
+                self.dirty.update(partial_key(partition, segment) for segment in SEGMENTS)
+        for partition in set(self.resynced) - owned:
+            del self.resynced[partition]
+        batch = [key for key in self.dirty if parse_partial_key(key)[0] in owned]
+        self.dirty.clear()
+        for key in batch:
+            if key not in self.state:
+                continue
+            partition, segment = parse_partial_key(key)
+            # `force`: not held back until the next commit; resends make a loss harmless
+            value = encode_partial(partition, self.processor.partial(key))
+            await self.partials_topic.send(key=segment, value=value, force=True)
+
+    async def segment_aggregates(self, stream: StreamT[Any]) -> None:
+        """Stage two: partials into one aggregate record per segment."""
+        event: EventT[Any]
+        async for event in stream.events():
+            segment = str(event.key)
+            partition, customers, total = decode_partial(event.value)
+            current = self.segments.get(segment)
+            before = current if isinstance(current, SegmentState) else SegmentState()
+            after = apply_partial(before, partition, customers, total)
+            self.counts[f"partials.{'applied' if after is not None else 'unchanged'}"] += 1
+            if after is not None:
+                self.segments[segment] = after
+            elif segment in self.announced:
+                continue
+            # published on a change, and once per segment after a (re)start: heals a lost write
+            self.announced.add(segment)
+            record = segment_record(segment, after or before, self.model.currency)
+            await self.segments_out.send(key=segment, value=record)
+
+    def _add_views(self) -> None:
+        app, processor, segments, model = self.app, self.processor, self.segments, self.model
+
+        @app.page("/cltv/customers/{customer_id}")
+        @app.table_route(table=self.state, match_info="customer_id")
+        async def customer_view(web: View, request: Request, customer_id: str) -> Response:
+            customer = processor.customer(customer_id)
+            if customer is None or customer.placed == 0:
+                return web.json({"error": f"no orders of customer {customer_id}"}, status=404)
+            return web.json(_json(cltv_record(customer, model)))
+
+        @app.page("/cltv/segments/{segment}")
+        @app.table_route(table=segments, match_info="segment")
+        async def segment_view(web: View, request: Request, segment: str) -> Response:
+            current = segments.get(segment)
+            if not isinstance(current, SegmentState):
+                return web.json({"error": f"no customers in segment {segment}"}, status=404)
+            return web.json(_json(segment_record(segment, current, model.currency)))
+
+        @app.page("/cltv/stats")
+        async def stats_view(web: View, request: Request) -> Response:
+            counts = dict(self.counts)
+            return web.json({"counts": counts, "partitions": sorted(self.owned_partitions())})

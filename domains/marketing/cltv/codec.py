@@ -1,0 +1,143 @@
+"""Faust codecs: products in the Confluent wire format over our serde, and the state records.
+
+`AvroCodec` lets an agent read and write a product topic like any Confluent client: the
+subject comes from the topic (`<topic>-value` / `<topic>-key`), the schema id from the
+registry. `StateCodec` encodes the table records compactly for the changelog topics.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from confluent_kafka.serialization import MessageField, SerializationContext
+from faust.serializers.codecs import Codec
+
+from domains.marketing.cltv.logic import (
+    CustomerState,
+    OrderMark,
+    Partial,
+    SegmentState,
+    StateValue,
+    Status,
+)
+from streammesh.serde import AvroDeserializer, AvroSerializer
+
+
+class CodecError(ValueError):
+    """A record that this codec cannot encode or decode."""
+
+
+class AvroCodec(Codec):
+    """Confluent wire-format Avro for one topic and field (key or value)."""
+
+    def __init__(
+        self,
+        *,
+        topic: str,
+        field: MessageField = MessageField.VALUE,
+        serializer: AvroSerializer | None = None,
+        deserializer: AvroDeserializer | None = None,
+    ) -> None:
+        super().__init__(topic=topic, field=field, serializer=serializer, deserializer=deserializer)
+        self._ctx = SerializationContext(topic, field)
+        self._serializer = serializer
+        self._deserializer = deserializer
+
+    def _dumps(self, s: Any) -> bytes:
+        if self._serializer is None:
+            raise CodecError(f"{self._ctx.topic} is not written by this app")
+        data = self._serializer(s, self._ctx)
+        if data is None:
+            raise CodecError("a tombstone is sent as value=None, not encoded")
+        return data
+
+    def _loads(self, s: bytes) -> Any:
+        if self._deserializer is None:
+            raise CodecError(f"{self._ctx.topic} is not read by this app")
+        return self._deserializer(s, self._ctx)
+
+
+def _dec(text: object) -> Decimal:
+    return Decimal(str(text))
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def encode_state(value: StateValue | SegmentState) -> bytes:
+    """A table record as a compact JSON array tagged by its kind."""
+    match value:
+        case CustomerState():
+            row: list[object] = [
+                "c",
+                value.customer_id,
+                value.segment,
+                value.orders_offset,
+                value.profiles_offset,
+                value.placed,
+                value.order_count,
+                str(value.net_revenue),
+                value.first_order_ms,
+                value.last_order_ms,
+                str(value.lifetime_value),
+            ]
+        case OrderMark():
+            row = ["o", value.status.value, value.offset, str(value.amount)]
+        case Partial():
+            row = [
+                "p",
+                value.orders_offset,
+                value.profiles_offset,
+                value.customers,
+                str(value.total),
+            ]
+        case SegmentState():
+            partials = [[p, n, str(total)] for p, (n, total) in sorted(value.partials.items())]
+            row = ["s", partials, value.customers, str(value.total)]
+    return orjson.dumps(row)
+
+
+def decode_state(data: bytes) -> StateValue | SegmentState:
+    row = orjson.loads(data)
+    if not isinstance(row, list) or not row:
+        raise CodecError("a state record is a tagged JSON array")
+    match row:
+        case ["c", customer_id, segment, oo, po, placed, count, net, first, last, ltv]:
+            return CustomerState(
+                customer_id=str(customer_id),
+                segment=None if segment is None else str(segment),
+                orders_offset=int(oo),
+                profiles_offset=int(po),
+                placed=int(placed),
+                order_count=int(count),
+                net_revenue=_dec(net),
+                first_order_ms=_opt_int(first),
+                last_order_ms=_opt_int(last),
+                lifetime_value=_dec(ltv),
+            )
+        case ["o", status, offset, amount]:
+            return OrderMark(Status(status), int(offset), _dec(amount))
+        case ["p", oo, po, customers, total]:
+            return Partial(int(oo), int(po), int(customers), _dec(total))
+        case ["s", partials, customers, total]:
+            return SegmentState(
+                partials={int(p): (int(n), _dec(t)) for p, n, t in partials},
+                customers=int(customers),
+                total=_dec(total),
+            )
+    raise CodecError(f"unknown state record {row[0]!r}")
+
+
+class StateCodec(Codec):
+    """The table records of `logic.py` for Faust's changelog topics."""
+
+    def _dumps(self, s: Any) -> bytes:
+        if not isinstance(s, CustomerState | OrderMark | Partial | SegmentState):
+            raise CodecError(f"not a state record: {type(s).__name__}")
+        return encode_state(s)
+
+    def _loads(self, s: bytes) -> Any:
+        return decode_state(s)
