@@ -64,9 +64,10 @@ bench: install ## Run the benchmarks under bench/ (ratios against same-run basel
 	@set -e; for module in $$(ls bench/*.py | grep -v __init__ | sed 's|/|.|; s|\.py$$||'); do \
 		echo "== $$module"; $(BIN)/python -m $$module; done
 
+DURATION ?=
 .PHONY: demo
-demo: install ## The whole mesh locally (being built: starts Kafka for now).
-	$(BIN)/streammesh broker start
+demo: install ## The whole mesh locally; Ctrl-C stops it (DURATION=60: run 60 s, print a summary).
+	$(BIN)/streammesh demo $(if $(DURATION),--duration $(DURATION))
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (not the Kafka jar cache).

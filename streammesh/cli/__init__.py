@@ -3,6 +3,7 @@
 import typer
 
 from streammesh.cli.broker import broker_app
+from streammesh.cli.demo import demo
 from streammesh.cli.product import product_app
 from streammesh.cli.publish import publish
 from streammesh.cli.registry import registry_app
@@ -21,6 +22,7 @@ app.add_typer(slo_app, name="slo")
 app.add_typer(product_app, name="product")
 app.command()(publish)
 app.command()(tail)
+app.command()(demo)
 
 
 def main() -> None:
