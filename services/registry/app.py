@@ -15,6 +15,7 @@ from services.registry.api import products as products_api
 from services.registry.api import root as root_api
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
+from services.registry.api import ui as ui_api
 from services.registry.api.cache import RenderCache
 from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
@@ -112,6 +113,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         compatibility_api,
         config_api,
         products_api,
+        ui_api,
     ):
         app.include_router(module.router)
     app.add_middleware(

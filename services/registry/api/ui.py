@@ -1,0 +1,72 @@
+"""``/ui``: the catalog web page, served from package data (no CDN, works offline).
+
+The page is one HTML file, one vanilla JS module and one stylesheet; the module reads the
+catalog and schema APIs of this same registry and, when configured, the quality monitor's
+``GET /products`` for live SLO status.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Final
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.registry.errors import UnknownRouteError
+
+router = APIRouter(prefix="/ui", tags=["ui"])
+
+# A closed set: nothing outside it is ever read, so a path can never escape the folder.
+STATIC: Final = {
+    "index.html": "text/html; charset=utf-8",
+    "catalog.js": "text/javascript; charset=utf-8",
+    "catalog.css": "text/css; charset=utf-8",
+}
+# Revalidate on every load, so a redeployed registry is never shown with a stale script.
+_HEADERS: Final = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+class UiConfig(BaseModel):
+    """What the page needs to know about its surroundings."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    monitor_url: str | None = Field(default=None, alias="monitorUrl")
+
+
+@cache
+def _read(name: str) -> bytes:
+    return resources.files("services.registry.ui").joinpath("static", name).read_bytes()
+
+
+def _static(name: str) -> Response:
+    media_type = STATIC.get(name)
+    if media_type is None:
+        raise UnknownRouteError()  # as any unknown path is answered
+    return Response(_read(name), media_type=media_type, headers=_HEADERS)
+
+
+@router.get("", include_in_schema=False)
+async def page() -> Response:
+    return _static("index.html")
+
+
+@router.get("/", include_in_schema=False)
+async def page_with_slash() -> Response:
+    return _static("index.html")
+
+
+@router.get("/static/{name}", include_in_schema=False)
+async def static(name: str) -> Response:
+    return _static(name)
+
+
+@router.get("/config")
+async def config(request: Request) -> UiConfig:
+    """The quality monitor's URL, when the registry knows one (else the page shows "unknown")."""
+    settings = getattr(request.app.state, "settings", None)
+    # Read loosely: the setting is optional, and a registry without it still serves the page.
+    monitor_url = getattr(settings, "monitor_url", None)
+    return UiConfig(monitor_url=monitor_url if isinstance(monitor_url, str) else None)
