@@ -16,6 +16,7 @@ from faust.serializers.codecs import Codec
 
 from domains.marketing.cltv.logic import (
     CustomerState,
+    Delta,
     OrderMark,
     Partial,
     SegmentState,
@@ -83,6 +84,9 @@ def encode_state(value: StateValue | SegmentState) -> bytes:
                 value.first_order_ms,
                 value.last_order_ms,
                 str(value.lifetime_value),
+                [[d.segment, d.customers, str(d.total)] for d in value.pending],
+                value.pending_topic,
+                value.pending_offset,
             ]
         case OrderMark():
             row = ["o", value.status.value, value.offset, str(value.amount)]
@@ -105,7 +109,22 @@ def decode_state(data: bytes) -> StateValue | SegmentState:
     if not isinstance(row, list) or not row:
         raise CodecError("a state record is a tagged JSON array")
     match row:
-        case ["c", customer_id, segment, oo, po, placed, count, net, first, last, ltv]:
+        case [
+            "c",
+            customer_id,
+            segment,
+            oo,
+            po,
+            placed,
+            count,
+            net,
+            first,
+            last,
+            ltv,
+            pending,
+            topic,
+            pending_offset,
+        ]:
             return CustomerState(
                 customer_id=str(customer_id),
                 segment=None if segment is None else str(segment),
@@ -117,6 +136,9 @@ def decode_state(data: bytes) -> StateValue | SegmentState:
                 first_order_ms=_opt_int(first),
                 last_order_ms=_opt_int(last),
                 lifetime_value=_dec(ltv),
+                pending=tuple(Delta(str(g), int(n), _dec(t)) for g, n, t in pending),
+                pending_topic=str(topic),
+                pending_offset=int(pending_offset),
             )
         case ["o", status, offset, amount]:
             return OrderMark(Status(status), int(offset), _dec(amount))

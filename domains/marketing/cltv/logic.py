@@ -11,11 +11,16 @@ made, and a worker that dies leaves a *prefix* of them behind. Three kinds of ke
 - `\\x02<order_id>` -> `OrderMark`: the order's last applied status, the offset that applied it
   and the placed amount.
 
-An event at offset `o` writes the partials it changes first, then the customer, then the order
-mark, and each record takes the event only if its marker is below `o`. Replaying events after a
-crash therefore applies each event to each record exactly once, whatever prefix survived: a
-customer record is never ahead of the partials for the same event. Order marks turn a repeated
-order id (a producer retry at another offset) into a no-op.
+An event (topic `T`, offset `o`) for customer `X` writes the customer first, carrying the
+change it makes to the segment contributions (`pending`: the deltas, `T` and `o`), then the
+partials those deltas touch, each stamped with `o` as its marker for `T`, then the order mark.
+Before anything else touches `X`, its pending change is completed on every partial whose marker
+for `T` is below `o`. A worker that dies leaves a prefix of these writes; the next one replays
+from the committed offsets, orders and profiles interleaved perhaps differently than before.
+Completing `X`'s pending change first makes the replay finish the interrupted event with the
+delta it had, before another event can move `X` (say a profile processed earlier this time);
+records whose marker covers an event skip it. So each event reaches each record exactly once.
+Order marks turn a repeated order id (a producer retry at another offset) into a no-op.
 
 The segment aggregate (stage two, keyed by segment) keeps each source partition's latest
 partial and their sum in *one* record: a partial replaces the previous one from its partition
@@ -33,6 +38,8 @@ from enum import StrEnum
 
 from domains.marketing.cltv.model import CENT, CONTEXT, ZERO, CltvModel, CustomerHistory
 
+ORDERS = "o"
+PROFILES = "p"
 PARTIAL_PREFIX = "\x01"
 ORDER_PREFIX = "\x02"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -57,6 +64,13 @@ class Result(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Delta:
+    segment: str
+    customers: int
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerState:
     customer_id: str
     segment: str | None = None
@@ -68,6 +82,10 @@ class CustomerState:
     first_order_ms: int | None = None
     last_order_ms: int | None = None
     lifetime_value: Decimal = ZERO
+    #: The contribution change of the last event applied, until the partials have it.
+    pending: tuple[Delta, ...] = ()
+    pending_topic: str = ""  # ORDERS or PROFILES
+    pending_offset: int = -1
 
     def history(self) -> CustomerHistory:
         return CustomerHistory(
@@ -112,13 +130,6 @@ class Outcome:
     customer: CustomerState | None = None
     #: Partial keys this event changed.
     partials: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Delta:
-    segment: str
-    customers: int
-    total: Decimal
 
 
 def partial_key(partition: int, segment: str) -> str:
@@ -261,20 +272,19 @@ class CustomerProcessor:
         value = self.state.get(key)
         mark = value if isinstance(value, OrderMark) else None
         before = self.customer(customer_id) or CustomerState(customer_id)
+        completed = self._complete(partition, before)
         if mark is not None and mark.offset >= offset:
-            return Outcome(Result.REPLAYED, before)  # every write of this event survived
+            return Outcome(Result.REPLAYED, before, completed)  # every write of it survived
         applied = apply_order(before, mark, order, offset, self.model)
         if applied is None:
-            return Outcome(Result.DUPLICATE, before if before.placed else None)
+            return Outcome(Result.DUPLICATE, before if before.placed else None, completed)
         after, new_mark = applied
-        partials: tuple[str, ...] = ()
-        if before.orders_offset < offset:
-            partials = self._apply_deltas(partition, offset, before, after, orders=True)
-            self.state[customer_id] = after
-        else:  # the customer (and so the partials) took this event before a crash
-            after = before
+        if before.orders_offset >= offset:  # the customer took it before a crash; so did
+            self.state[key] = new_mark  # the partials, completed above; the mark did not
+            return Outcome(Result.APPLIED, before, completed)
+        changed = self._update(partition, ORDERS, offset, before, after)
         self.state[key] = new_mark
-        return Outcome(Result.APPLIED, after, partials)
+        return Outcome(Result.APPLIED, self.customer(customer_id), completed + changed)
 
     def on_profile(
         self, partition: int, offset: int, profile: Mapping[str, object] | None
@@ -283,31 +293,35 @@ class CustomerProcessor:
             return Outcome(Result.IGNORED)  # erasure: the customer's value stays, unsegmented
         customer_id = str(profile["customer_id"])
         before = self.customer(customer_id) or CustomerState(customer_id)
+        completed = self._complete(partition, before)
         if before.profiles_offset >= offset:
-            return Outcome(Result.REPLAYED, before if before.placed else None)
+            return Outcome(Result.REPLAYED, before if before.placed else None, completed)
         after = apply_profile(before, profile, offset, self.model)
-        partials = self._apply_deltas(partition, offset, before, after, orders=False)
-        self.state[customer_id] = after
-        return Outcome(Result.APPLIED, after if after.placed else None, partials)
+        changed = self._update(partition, PROFILES, offset, before, after)
+        customer = self.customer(customer_id)
+        return Outcome(Result.APPLIED, customer if after.placed else None, completed + changed)
 
-    def _apply_deltas(
-        self,
-        partition: int,
-        offset: int,
-        before: CustomerState,
-        after: CustomerState,
-        *,
-        orders: bool,
+    def _update(
+        self, partition: int, topic: str, offset: int, before: CustomerState, after: CustomerState
     ) -> tuple[str, ...]:
+        """Write the customer with its pending change, then the partials."""
+        deltas = tuple(contribution_deltas(before, after))
+        after = replace(after, pending=deltas, pending_topic=topic, pending_offset=offset)
+        self.state[after.customer_id] = after
+        return self._complete(partition, after)
+
+    def _complete(self, partition: int, customer: CustomerState) -> tuple[str, ...]:
+        """Apply the customer's pending change to every partial that lacks it."""
         changed = []
-        for delta in contribution_deltas(before, after):
+        topic, offset = customer.pending_topic, customer.pending_offset
+        for delta in customer.pending:
             key = partial_key(partition, delta.segment)
             partial = self.partial(key)
-            marker = partial.orders_offset if orders else partial.profiles_offset
+            marker = partial.orders_offset if topic == ORDERS else partial.profiles_offset
             if marker >= offset:
-                continue  # this partial took the event before a crash
+                continue
             partial = apply_delta(partial, delta)
-            if orders:
+            if topic == ORDERS:
                 partial = replace(partial, orders_offset=offset)
             else:
                 partial = replace(partial, profiles_offset=offset)
