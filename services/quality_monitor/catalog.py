@@ -7,7 +7,8 @@ import threading
 from collections.abc import Sequence
 
 import httpx
-from confluent_kafka.schema_registry import RegisteredSchema, SchemaRegistryClient
+from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.common.avro import get_inline_tags, parse_schema_with_repo
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from fastavro import parse_schema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -70,7 +71,9 @@ def writer_schema(registered: RegisteredSchema, event_time_fields: Sequence[str]
     parsed = parse_schema(json.loads(schema.schema_str))
     rule_set = schema.rule_set.to_dict() if schema.rule_set is not None else {}
     try:
-        rules = RuleEvaluator.from_rule_set(rule_set, "WRITE", schema=schema)
+        rules = RuleEvaluator.from_rule_set(
+            rule_set, "WRITE", schema=without_redundant_tags(schema)
+        )
     except ContractError as exc:
         raise CatalogUnavailableError(f"the contract's rules do not compile: {exc}") from exc
     return WriterSchema(
@@ -80,6 +83,25 @@ def writer_schema(registered: RegisteredSchema, event_time_fields: Sequence[str]
         rules=rules,
         event_time=event_time_field(parsed, event_time_fields),
     )
+
+
+def without_redundant_tags(schema: Schema) -> Schema:
+    """`schema` without its metadata when every metadata tag is also inline on its field.
+
+    CEL_FIELD rules select fields by tags: inline `confluent:tags` plus metadata tags matched
+    by wildcard, and confluent's walk compiles a wildcard regex per field, per rule, per record
+    (most of the time of a check). The catalog writes every tag both ways, so the metadata adds
+    nothing and is dropped; any wildcard or any tag not inline keeps it, and with it the exact
+    confluent behaviour.
+    """
+    metadata = schema.metadata
+    if metadata is None or metadata.tags is None or schema.schema_str is None:
+        return schema
+    inline = get_inline_tags(parse_schema_with_repo(schema.schema_str, {}))
+    for name, tags in metadata.tags.tags.items():
+        if "*" in name or "?" in name or not set(tags) <= inline.get(name, set()):
+            return schema
+    return Schema(schema.schema_str, schema.schema_type, schema.references, None, schema.rule_set)
 
 
 class SubjectResolver:

@@ -1,0 +1,227 @@
+"""Quality monitor benchmark: records/s checked by the monitor's loop, beside a same-run baseline.
+
+The baseline consumes the same topic with the same consumer settings and only decodes each
+record (streammesh's `AvroDeserializer`); the monitor's loop also checks the wire format and
+schema id, runs the product's CEL rules (sales.orders.v1: two message rules, two field rules),
+checks the event time, counts metrics, dead-letters the failures (1 in 100 here) and commits
+per batch. Both rates run from the first record received to the last, so joining the group is
+not counted. Kafka is the project's own broker, or the cluster named by
+STREAMMESH_BOOTSTRAP_SERVERS; the registry runs in this process.
+
+    python -m bench.monitor [--records 50000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import socket
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from fastavro import parse_schema, schemaless_writer
+from prometheus_client import CollectorRegistry
+
+from services.quality_monitor.metrics import MonitorMetrics
+from services.quality_monitor.monitor import QualityMonitor, consumer_config
+from services.quality_monitor.settings import MonitorSettings
+from streammesh.products.loader import load_descriptor
+from streammesh.serde import AvroDeserializer, SchemaId, header
+from streammesh.testing.kafka import kafka_for_tests
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTITIONS = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def registry(bootstrap_servers: str) -> Iterator[str]:
+    from services.registry.app import create_app  # noqa: PLC0415 - only to serve here
+    from services.registry.settings import RegistrySettings  # noqa: PLC0415
+
+    topic = f"_streammesh.schemas.bench.{uuid.uuid4().hex[:8]}"
+    settings = RegistrySettings(bootstrap_servers=bootstrap_servers, topic=topic)
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the registry did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def register_orders(url: str, admin: AdminClient) -> tuple[str, str, int, Any]:
+    """A copy of sales.orders.v1 under a fresh name; returns ref, topic, schema id, schema."""
+    descriptor = load_descriptor(ROOT / "domains/sales/products/orders.yaml")
+    name = f"orders_{uuid.uuid4().hex[:8]}"
+    topic = f"sales.{name}.v1"
+    dumped = descriptor.model_dump(mode="json", by_alias=True)
+    dumped["name"] = name
+    dumped["topic"] = {**dumped["topic"], "name": topic, "partitions": PARTITIONS}
+    value_schema = (ROOT / descriptor.topic.value_schema).read_text()
+    body = {
+        "descriptor": dumped,
+        "valueSchema": value_schema,
+        "keySchema": (ROOT / str(descriptor.topic.key_schema)).read_text(),
+    }
+    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(timeout=30)
+    response = httpx.put(f"{url}/products/sales/{name}", json=body, timeout=30)
+    response.raise_for_status()
+    public = response.json()
+    return public["ref"], topic, public["valueSchemaId"], parse_schema(json.loads(value_schema))
+
+
+def publish(bootstrap_servers: str, topic: str, schema_id: int, schema: Any, count: int) -> int:
+    """`count` orders, one in a hundred breaking a rule; returns how many are bad."""
+    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 20})
+    now = datetime.now(UTC)
+    bad = 0
+    for n in range(count):
+        failing = n % 100 == 99
+        bad += failing
+        record = {
+            "order_id": f"order-{n}",
+            "customer_id": f"c-{n % 1000}",
+            "amount": Decimal("-1.00") if failing else Decimal("20.00"),
+            "currency": "EUR",
+            "line_items": [
+                {"sku": "sku-1", "quantity": 2, "unit_price": Decimal("5.00")},
+                {"sku": "sku-2", "quantity": 1, "unit_price": Decimal("10.00")},
+            ],
+            "status": "placed",
+            "event_time": now,
+        }
+        out = BytesIO()
+        out.write(header(SchemaId(schema_id)))
+        schemaless_writer(out, schema, record)
+        while True:
+            try:
+                producer.produce(topic, key=f"c-{n % 1000}".encode(), value=out.getvalue())
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    producer.flush(60)
+    return bad
+
+
+def settings_for(bootstrap_servers: str, url: str) -> MonitorSettings:
+    return MonitorSettings(
+        bootstrap_servers=bootstrap_servers,
+        registry_url=url,
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+    )
+
+
+def baseline(settings: MonitorSettings, topic: str, count: int) -> float:
+    """Records/s of consume + decode alone, same consumer settings and batch size."""
+    consumer = Consumer(consumer_config(settings))
+    client = SchemaRegistryClient(settings.registry_client_config())
+    decode = AvroDeserializer(client)
+    consumer.subscribe([topic])
+    seen = 0
+    started = 0.0
+    try:
+        while seen < count:
+            for message in consumer.consume(settings.batch_size, settings.poll_timeout_seconds):
+                if message.error() is not None:
+                    continue
+                if not seen:
+                    started = time.perf_counter()
+                decode(message.value())
+                seen += 1
+        elapsed = time.perf_counter() - started
+    finally:
+        consumer.close()
+        client.close()
+    return (count - 1) / elapsed
+
+
+def monitor(settings: MonitorSettings, count: int) -> float:
+    """Records/s of the monitor's loop, from the first record checked to the last."""
+    metrics = MonitorMetrics(CollectorRegistry())
+    loop = QualityMonitor(settings, metrics)
+    metrics.watch(loop.snapshot)
+    loop.start()
+    try:
+        first_seen, started = 0, 0.0
+        while True:
+            checked = sum(s.checked for s in loop.statuses())
+            if checked and not started:
+                first_seen, started = checked, time.perf_counter()
+            if checked >= count:
+                return (count - first_seen) / (time.perf_counter() - started)
+            if not loop.alive:
+                raise RuntimeError(f"the monitor stopped: {loop.error!r}")
+            time.sleep(0.05)
+    finally:
+        loop.stop()
+        metrics.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating runs; median shown")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory() as state,
+        kafka_for_tests(Path(state)) as kafka,
+        registry(kafka.bootstrap_servers) as url,
+    ):
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+        ref, topic, schema_id, schema = register_orders(url, admin)
+        bad = publish(kafka.bootstrap_servers, topic, schema_id, schema, args.records)
+        print(f"monitor: {args.records} records of {ref} on {PARTITIONS} partitions, {bad} bad")
+        plain: list[float] = []
+        checked: list[float] = []
+        for _ in range(args.rounds):
+            plain.append(baseline(settings_for(kafka.bootstrap_servers, url), topic, args.records))
+            checked.append(monitor(settings_for(kafka.bootstrap_servers, url), args.records))
+            print(f"  baseline {plain[-1]:9.0f} records/s   monitor {checked[-1]:9.0f} records/s")
+        ours, floor = statistics.median(checked), statistics.median(plain)
+        print(
+            f"baseline (consume + decode): {floor:.0f} records/s; "
+            f"monitor (all checks, DLQ, commits): {ours:.0f} records/s; "
+            f"ratio {ours / floor:.2f} (goal >= 0.8)"
+        )
+        doomed = [topic, f"{topic}.dlq"]
+        for future in admin.delete_topics(doomed, operation_timeout=30).values():
+            with contextlib.suppress(Exception):
+                future.result(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
