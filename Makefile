@@ -37,6 +37,7 @@ fmt: install ## Format and autofix.
 test: lint ## Lint, then run the whole suite (starts and stops its own Kafka).
 	$(call need-deb,promtool,prometheus)
 	$(call need-deb,kcat,kcat)
+	$(call need-deb,chromium,chromium)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: unit

@@ -374,7 +374,7 @@ function qualitySection(d) {
 
 // ---------------------------------------------------------------- lineage graph
 
-const NODE_W = 230;
+const NODE_W = 270;
 const NODE_H = 46;
 const COL_GAP = 70;
 const ROW_GAP = 18;
@@ -458,7 +458,7 @@ function lineageNode(ref, node, graph, x, y) {
     svg("title", {}, `${ref} (${role}${node?.owner ? `, owned by ${node.owner}` : ""}${status ? `, ${status}` : ", not in the catalog"})`),
     svg("rect", { x, y, width: NODE_W, height: NODE_H, rx: 6 }),
     svg("text", { x: x + 10, y: y + 19 }, clip(title, 30)),
-    svg("text", { x: x + 10, y: y + 36, class: "sub" }, clip(sub, 34)),
+    svg("text", { x: x + 10, y: y + 36, class: "sub" }, clip(sub, 42)),
   ];
   const classes = `node ${role}${status ? "" : " missing"}`;
   const attrs = { class: classes, testid: `lineage-node-${ref}`, "data-role": role };
