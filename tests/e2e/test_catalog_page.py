@@ -1,7 +1,8 @@
 """The catalog page shows what the registry holds: in a real browser against a real registry,
 every shipped product is listed under its domain, and a product's view shows its owner, its
 fields with their tags, SLOs (live only when a monitor answers), quality rules, lineage graph
-(upstream left, downstream right, nodes that navigate) and schema versions.
+(upstream left, downstream right, nodes that navigate) and schema versions. With auth on,
+the page's fetches carry the Basic credentials the browser was given.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any, Final
 
 import httpx
 import pytest
+import yaml
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from services.registry.auth import hash_password
 from streammesh.products.loader import load_descriptor
 from tests.conftest import RegistryFactory
 from tests.support.servers import free_port, serve_in_thread
@@ -266,3 +269,27 @@ def test_an_unreachable_monitor_leaves_the_status_unknown(
         "SLO status: unknown (quality monitor unreachable)"
     )
     expect(page.get_by_test_id("field-order_id")).to_be_visible()
+
+
+def test_with_auth_on_the_browser_sends_the_credentials_it_was_given(
+    registry_factory: RegistryFactory, browser: Browser, tmp_path: Path
+) -> None:
+    users = {"admin": {"password": hash_password("admin-secret", iterations=1000), "role": "admin"}}
+    auth_file = tmp_path / "users.yaml"
+    auth_file.write_text(yaml.safe_dump({"users": users}))
+    url = registry_factory(auth_file=auth_file)
+    with httpx.Client(base_url=url, timeout=30, auth=("admin", "admin-secret")) as http:
+        put(http, "sales/products/orders.yaml")
+        assert http.get("/ui", auth=None).headers["www-authenticate"].startswith("Basic")
+
+    # The page's own fetches carry the Basic credentials the browser holds for the registry.
+    context = browser.new_context(
+        http_credentials={"username": "admin", "password": "admin-secret"}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{url}/ui#/products/sales/orders")
+        expect(page.get_by_test_id("product-title")).to_have_text("sales.orders.v1")
+        expect(page.get_by_test_id("version-1")).to_contain_text("id ")
+    finally:
+        context.close()
