@@ -31,7 +31,9 @@ from services.registry.api.wire import decode_subject
 from services.registry.errors import ForbiddenError, RegistryError, UnauthorizedError
 
 _ITERATIONS: Final = 200_000
-_OPEN_PATHS: Final = frozenset({"/health"})
+# Probes and the catalog page's own files; the data the page fetches stays authenticated.
+_OPEN_PATHS: Final = frozenset({"/health", "/ui", "/ui/"})
+_OPEN_PREFIX: Final = "/ui/static/"
 _SUBJECT_PATH: Final = re.compile(r"^/(?:subjects|config|mode|compatibility/subjects)/([^/]+)")
 _PRODUCT_PATH: Final = re.compile(r"^/products/([^/]+)")
 
@@ -152,7 +154,8 @@ class AuthMiddleware:
         self.authorizer = authorizer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in _OPEN_PATHS or path.startswith(_OPEN_PREFIX):
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), None)

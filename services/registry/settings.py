@@ -36,6 +36,11 @@ class RegistrySettings(BaseSettings):
         default=None,
         description="YAML of users (see services/registry/auth.py); unset: no authentication.",
     )
+    monitor_url: str | None = Field(
+        default=None,
+        description="Quality monitor whose GET /products the catalog page reads for live SLO "
+        "status; unset: the page shows 'SLO status: unknown'.",
+    )
     workers: int = Field(
         default=1, ge=1, description="Worker processes (one per core in production)."
     )

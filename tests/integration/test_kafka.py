@@ -33,7 +33,10 @@ def test_keyed_round_trip_keeps_per_partition_order_and_headers(
 ) -> None:
     topic = topic_factory(partitions=4)
     count, keys = 10_000, 50
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 5})
+    # Order per partition holds across retries only with idempotence (librdkafka's default is off).
+    producer = Producer(
+        {"bootstrap.servers": bootstrap_servers, "linger.ms": 5, "enable.idempotence": True}
+    )
     for seq in range(count):
         producer.produce(
             topic,

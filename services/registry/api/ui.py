@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.errors import UnknownRouteError
+from services.registry.settings import RegistrySettings
 
 router = APIRouter(prefix="/ui", tags=["ui"])
 
@@ -66,7 +67,5 @@ async def static(name: str) -> Response:
 @router.get("/config")
 async def config(request: Request) -> UiConfig:
     """The quality monitor's URL, when the registry knows one (else the page shows "unknown")."""
-    settings = getattr(request.app.state, "settings", None)
-    # Read loosely: the setting is optional, and a registry without it still serves the page.
-    monitor_url = getattr(settings, "monitor_url", None)
-    return UiConfig(monitor_url=monitor_url if isinstance(monitor_url, str) else None)
+    settings: RegistrySettings = request.app.state.settings
+    return UiConfig(monitor_url=settings.monitor_url)

@@ -5,7 +5,6 @@ nothing outside the shipped set is served, and /ui/config tells the page where t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
@@ -14,6 +13,7 @@ from fastapi.testclient import TestClient
 from services.registry.api import ui
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import WireMiddleware
+from services.registry.settings import RegistrySettings
 
 
 def build_app(monitor_url: str | None = None) -> FastAPI:
@@ -21,8 +21,7 @@ def build_app(monitor_url: str | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ui.router)
     app.add_middleware(WireMiddleware)  # as in the registry: browsers' Accept must pass it
-    if monitor_url is not None:
-        app.state.settings = SimpleNamespace(monitor_url=monitor_url)
+    app.state.settings = RegistrySettings(monitor_url=monitor_url)
     return app
 
 
