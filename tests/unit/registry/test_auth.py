@@ -6,9 +6,12 @@ import base64
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from services.registry.auth import (
     Authenticator,
+    AuthMiddleware,
     DomainAuthorizer,
     Principal,
     Role,
@@ -119,3 +122,22 @@ def test_user_file_errors_name_the_file(tmp_path: Path) -> None:
         load_users(path)
     path.write_text(f"users:\n  sales:\n    password: '{hash_password('x', iterations=1000)}'\n")
     assert load_users(path)["sales"].role is Role.OWNER
+
+
+def test_only_probes_and_the_page_files_are_open(authenticator: Authenticator) -> None:
+    app = FastAPI()
+
+    @app.get("/{path:path}")
+    async def anything(path: str) -> dict[str, str]:
+        return {"path": path}
+
+    app.add_middleware(AuthMiddleware, authenticator=authenticator, authorizer=DomainAuthorizer())
+    with TestClient(app) as client:
+        for open_path in ("/health", "/ui", "/ui/", "/ui/static/catalog.js"):
+            assert client.get(open_path).status_code == 200, open_path
+        for closed in ("/ui/config", "/products", "/subjects", "/uix"):
+            answer = client.get(closed)
+            assert (answer.status_code, answer.json()["error_code"]) == (401, 40101), closed
+            assert answer.headers["www-authenticate"] == 'Basic realm="StreamMesh"'
+        auth = {"Authorization": basic("sales", "s3cret").decode()}
+        assert client.get("/products", headers=auth).status_code == 200
