@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for event in paced(iter_profiles(config), args.rate):
         publisher.publish(event.key, event.value)
         count += 1
-    publisher.flush()
+    publisher.close()
     print(f"{count} profiles to {publisher.topic}")
 
 

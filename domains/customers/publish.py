@@ -109,7 +109,7 @@ class ProductPublisher:
         auto_register_schemas: bool = False,
         linger_ms: int = 5,
     ) -> None:
-        registry = SchemaRegistryClient({"url": registry_url})
+        self._registry = registry = SchemaRegistryClient({"url": registry_url})
 
         def serializer(relative: str | None) -> AvroSerializer:
             if relative is None:
@@ -154,6 +154,13 @@ class ProductPublisher:
     def flush(self, timeout: float = 60.0) -> None:
         if self._producer.flush(timeout) != 0:
             raise TimeoutError(f"records for {self.topic} still queued after {timeout:.0f}s")
+
+    def close(self) -> None:
+        """Flush, then release the registry client's connections."""
+        try:
+            self.flush()
+        finally:
+            self._registry.close()
 
 
 def paced(items: Iterable[T], rate: float | None) -> Iterator[T]:

@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        publisher.flush()
+        publisher.close()
         print(f"{count} orders to {publisher.topic}")
 
 

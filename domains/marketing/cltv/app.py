@@ -29,6 +29,8 @@ from typing import Any
 
 import faust
 import orjson
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField
 from faust.serializers.codecs import Codec
@@ -127,6 +129,27 @@ def create_app(settings: CltvSettings, *, model: CltvModel | None = None) -> fau
     return CltvProcessor(settings, model or load_model(settings.model_path)).app
 
 
+def partials_topic_name(settings: CltvSettings) -> str:
+    return f"{settings.app_id}-segment-partials"
+
+
+def ensure_internal_topics(settings: CltvSettings, timeout: float = 30.0) -> None:
+    """Create the partials topic before the worker subscribes: Faust ignores a subscribed topic
+    that is missing at start and never picks it up later."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    name = partials_topic_name(settings)
+    topic = NewTopic(
+        name,
+        num_partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+    )
+    try:
+        admin.create_topics([topic], operation_timeout=timeout)[name].result(timeout=timeout)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
+
+
 class CltvProcessor:
     """Builds the Faust app and holds what its agents, timer and views share."""
 
@@ -141,6 +164,7 @@ class CltvProcessor:
             ],
             store="memory://",  # recovery replays the changelog: the prefix logic.py relies on
             topic_partitions=settings.partitions,
+            topic_replication_factor=settings.replication_factor,
             processing_guarantee=settings.processing_guarantee,
             table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=settings.commit_interval_seconds,
@@ -172,24 +196,17 @@ class CltvProcessor:
             settings.segments_topic, key_serializer=key, value_serializer=value
         )
         self.partials_topic = app.topic(
-            f"{settings.app_id}-segment-partials",
+            partials_topic_name(settings),
             key_serializer=keys,
             value_serializer="raw",
             partitions=settings.partitions,
             internal=True,
         )
-        self.state = app.Table(
-            "state",
-            partitions=settings.partitions,
-            key_serializer=keys,
-            value_serializer=StateCodec(),
+        schema: faust.Schema[str, Any] = faust.Schema(
+            key_serializer=keys, value_serializer=StateCodec()
         )
-        self.segments = app.Table(
-            "segments",
-            partitions=settings.partitions,
-            key_serializer=keys,
-            value_serializer=StateCodec(),
-        )
+        self.state = app.Table("state", partitions=settings.partitions, schema=schema)
+        self.segments = app.Table("segments", partitions=settings.partitions, schema=schema)
         self.processor = CustomerProcessor(self.state, model)
         self.counts: Counter[str] = Counter()
         self.dirty: set[str] = set()

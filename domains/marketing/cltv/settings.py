@@ -50,6 +50,9 @@ class CltvSettings(BaseSettings):
         ge=1,
         description="Partitions of the inputs, and so of the state table and internal topics.",
     )
+    replication_factor: int = Field(
+        default=1, ge=1, description="Replication of the internal topics (changelogs, partials)."
+    )
     auto_register_schemas: bool = Field(
         default=False,
         description="Register the output schemas under the output topics' subjects; "
