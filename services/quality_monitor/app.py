@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from services.quality_monitor.api import health, metrics, products
@@ -43,4 +44,9 @@ def create_app(
     )
     for module in (metrics, health, products):
         app.include_router(module.router)
+    if settings.cors_origins:
+        # The catalog page reads /products from the browser; everything here is read-only.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET"]
+        )
     return app

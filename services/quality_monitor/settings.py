@@ -78,6 +78,11 @@ class MonitorSettings(BaseSettings):
     dlq_replication_factor: int = Field(
         default=-1, description="Replication of a dead-letter topic it creates (-1: broker's)."
     )
+    cors_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Web origins allowed to read the GET endpoints, e.g. the registry's catalog "
+        "page (none).",
+    )
     log_level: str = Field(default="info", description="Log level (info).")
 
     def registry_client_config(self) -> dict[str, str]:
