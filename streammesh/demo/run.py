@@ -219,7 +219,7 @@ def run_demo(options: DemoOptions) -> int:
                 "registry": f"http://127.0.0.1:{REGISTRY_PORT}",
                 "catalog": f"http://127.0.0.1:{REGISTRY_PORT}/ui",
                 "metrics": f"http://127.0.0.1:{MONITOR_PORT}/metrics",
-                "cltv": f"http://127.0.0.1:{CLTV_PORT}/cltv/<customer_id>",
+                "cltv": f"http://127.0.0.1:{CLTV_PORT}/cltv/customers/<customer_id>",
             }
             if any(p.name == "prometheus" for p in parts):
                 urls["prometheus"] = f"http://127.0.0.1:{PROMETHEUS_PORT}"
