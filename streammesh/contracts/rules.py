@@ -28,6 +28,7 @@ from fastavro.schema import expand_schema
 from streammesh.contracts.cel import CelRuleExpression, compile_rule_expression
 from streammesh.contracts.errors import ContractError, RuleEvaluationError
 from streammesh.contracts.executor import field_transform
+from streammesh.contracts.fields import FieldPlan, compile_field_rule
 
 __all__ = ["RuleEvaluator", "RuleViolation"]
 
@@ -65,12 +66,13 @@ def _on_failure(rule: Rule, mode: RuleMode) -> str:
 
 @final
 class _Compiled:
-    __slots__ = ("expression", "failure", "kind", "rule", "violation")
+    __slots__ = ("expression", "failure", "kind", "plan", "rule", "violation")
 
     def __init__(self, rule: Rule, expression: CelRuleExpression, mode: RuleMode) -> None:
         self.rule = rule
         self.expression = expression
         self.kind = (rule.type or "").upper()
+        self.plan: FieldPlan | None = None  # a CEL_FIELD rule resolved against the schema
         self.failure = RuleConditionError.error_message(rule)
         self.violation = RuleViolation(
             rule.name or "", rule.expr or "", self.failure, _on_failure(rule, mode)
@@ -93,6 +95,12 @@ class RuleEvaluator:
     rules walk the record by its Avro `schema` (a registered `Schema`, whose metadata tags then
     count too, or the schema text); without one they raise `ContractError`. Expressions are
     compiled here, so a rule that does not compile fails at construction.
+
+    CEL_FIELD rules are also resolved against the schema here (`streammesh.contracts.fields`), so
+    a record costs only the evaluations of their bodies on the fields they apply to; a rule whose
+    guard depends on the record keeps confluent's own field walk (`slow_field_rules` names them).
+    `resolve_fields=False` keeps that walk for every rule: the reference the fast path is tested
+    and measured against.
     """
 
     __slots__ = ("_field_rules", "_inline_tags", "_message_rules", "_schema", "_target", "mode")
@@ -104,6 +112,7 @@ class RuleEvaluator:
         *,
         schema: Schema | str | None = None,
         enable_at: str | None = None,
+        resolve_fields: bool = True,
     ) -> None:
         self.mode = RuleMode(mode.upper())
         rules = [Rule.from_dict(dict(rule)) for rule in domain_rules]
@@ -132,6 +141,16 @@ class RuleEvaluator:
             parsed = parse_schema_with_repo(self._target.schema_str, {})
             self._schema = expand_schema(parsed)
             self._inline_tags = get_inline_tags(parsed)
+            if resolve_fields:
+                for field_rule in self._field_rules:
+                    field_rule.plan = compile_field_rule(
+                        field_rule.expression, self._schema, self._context(field_rule.rule)
+                    )
+
+    @property
+    def slow_field_rules(self) -> tuple[str, ...]:
+        """Names of the CEL_FIELD rules evaluated by confluent's field walk, field by field."""
+        return tuple(c.violation.rule_name for c in self._field_rules if c.plan is None)
 
     @classmethod
     def from_rule_set(
@@ -168,12 +187,24 @@ class RuleEvaluator:
             return compiled.failed(exc)
         return compiled.violation
 
+    def _context(self, rule: Rule) -> RuleContext:
+        """The context confluent's serde hands a CEL_FIELD rule's field walk."""
+        tags = self._inline_tags
+        return RuleContext(
+            None, _SER_CTX, None, self._target, "", self.mode, rule, 0, [rule], tags, None
+        )
+
     def _check_fields(
         self, compiled: _Compiled, record: Mapping[str, object]
     ) -> RuleViolation | None:
-        rule, target, tags = compiled.rule, self._target, self._inline_tags
-        ctx = RuleContext(None, _SER_CTX, None, target, "", self.mode, rule, 0, [rule], tags, None)
         message = record if isinstance(record, dict) else dict(record)
+        plan = compiled.plan
+        if plan is not None:
+            try:
+                return compiled.violation if plan.fails(message) else None
+            except RuleEvaluationError as exc:
+                return compiled.failed(exc)
+        ctx = self._context(compiled.rule)
         try:
             # confluent's own schema walk, so tags, unions and nesting select fields as it does
             transform(ctx, self._schema, message, field_transform)
