@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import orjson
@@ -34,6 +34,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField
 from faust.serializers.codecs import Codec
+from faust.transport.producer import ProducerBuffer
 from faust.types import EventT, StreamT
 from faust.web import Request, Response, View
 
@@ -133,21 +134,97 @@ def partials_topic_name(settings: CltvSettings) -> str:
     return f"{settings.app_id}-segment-partials"
 
 
+def internal_topics(settings: CltvSettings) -> dict[str, dict[str, str]]:
+    """The app's internal topics and their configs: the partials and the table changelogs."""
+    compact = {"cleanup.policy": "compact"}
+    return {
+        partials_topic_name(settings): {},
+        f"{settings.app_id}-state-changelog": compact,
+        f"{settings.app_id}-segments-changelog": compact,
+    }
+
+
 def ensure_internal_topics(settings: CltvSettings, timeout: float = 30.0) -> None:
-    """Create the partials topic before the worker subscribes: Faust ignores a subscribed topic
-    that is missing at start and never picks it up later."""
+    """Create the internal topics and wait for their leaders before the worker starts.
+
+    Faust creates them itself, but a worker that subscribes or checks partition counts right
+    after, while the metadata does not show them yet, ignores the topic for good or crashes
+    its agent with `PartitionsMismatch` (seen when two workers start together).
+    """
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    name = partials_topic_name(settings)
-    topic = NewTopic(
-        name,
-        num_partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
+    wanted = internal_topics(settings)
+    new = [
+        NewTopic(
+            name,
+            num_partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            config=config,
+        )
+        for name, config in wanted.items()
+    ]
+    for future in admin.create_topics(new, operation_timeout=timeout).values():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    deadline = time.monotonic() + timeout
+    for name in wanted:
+        while True:
+            metadata = admin.list_topics(topic=name, timeout=timeout).topics[name]
+            partitions = metadata.partitions.values()
+            if metadata.error is None and all(p.leader >= 0 for p in partitions) and partitions:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} has no leaders after {timeout:.0f}s")
+            time.sleep(0.1)
+
+
+class DrainingProducerBuffer(ProducerBuffer):
+    """Faust's buffer of table changelog writes, whose `flush` really drains it.
+
+    Faust flushes the producer before it commits offsets (at least once), but the stock
+    `flush` returns as soon as no message left the buffer for 0.1 s, with changelog writes
+    still queued: a commit then covers events whose state is lost if the worker dies.
+    """
+
+    async def flush(self) -> None:
+        while self.size:
+            await self.flush_atmost(None)
+
+
+def _drain_changelog_buffer_on_commit(app: faust.App) -> None:
+    producer = app.producer
+    buffer = DrainingProducerBuffer(loop=producer.loop, beacon=producer.beacon)
+    buffer.app = app
+    producer.buffer = buffer  # before the producer starts: it starts its buffer then
+
+
+def _table(app: faust.App, name: str, partitions: int, keys: Codec) -> faust.Table[str, Any]:
+    """A table whose changelog carries `keys` and `StateCodec` records.
+
+    Faust derives a table's serializers from its key and value types (JSON unless they are
+    Records) and ignores a `schema`: the changelog topic is given explicitly, so recovery
+    decodes what was written and routing hashes the key bytes the inputs were placed by.
+    """
+    values = StateCodec()
+    changelog = app.topic(
+        f"{app.conf.id}-{name}-changelog",
+        key_serializer=keys,
+        value_serializer=values,
+        partitions=partitions,
+        compacting=True,
+        internal=True,
+        acks=False,
+        maxsize=131_072,  # as Faust's own: changelogs are read without commits
+        allow_empty=True,
     )
-    try:
-        admin.create_topics([topic], operation_timeout=timeout)[name].result(timeout=timeout)
-    except KafkaException as exc:
-        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise
+    table = cast(
+        faust.Table[str, Any], app.Table(name, partitions=partitions, changelog_topic=changelog)
+    )
+    table.key_serializer = keys  # what its writes use
+    table.value_serializer = values
+    return table
 
 
 class CltvProcessor:
@@ -170,6 +247,8 @@ class CltvProcessor:
             broker_commit_interval=settings.commit_interval_seconds,
             stream_recovery_delay=settings.recovery_delay_seconds,
             consumer_group_instance_id=settings.group_instance_id,
+            broker_session_timeout=settings.session_timeout_seconds,
+            broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
             consumer_auto_offset_reset="earliest",
             web_host=settings.web_host,
             web_port=settings.web_port,
@@ -178,6 +257,7 @@ class CltvProcessor:
             datadir=str(settings.data_dir),
             autodiscover=False,
         )
+        _drain_changelog_buffer_on_commit(app)
         keys = Utf8Codec()
         self.inputs = app.topic(
             settings.orders_topic,
@@ -202,11 +282,8 @@ class CltvProcessor:
             partitions=settings.partitions,
             internal=True,
         )
-        schema: faust.Schema[str, Any] = faust.Schema(
-            key_serializer=keys, value_serializer=StateCodec()
-        )
-        self.state = app.Table("state", partitions=settings.partitions, schema=schema)
-        self.segments = app.Table("segments", partitions=settings.partitions, schema=schema)
+        self.state = _table(app, "state", settings.partitions, keys)
+        self.segments = _table(app, "segments", settings.partitions, keys)
         self.processor = CustomerProcessor(self.state, model)
         self.counts: Counter[str] = Counter()
         self.dirty: set[str] = set()

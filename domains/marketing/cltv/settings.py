@@ -87,6 +87,11 @@ class CltvSettings(BaseSettings):
     recovery_delay_seconds: float = Field(
         default=0.5, ge=0, description="Pause after table recovery before streams resume."
     )
+    session_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the group waits for a silent worker before moving its partitions.",
+    )
     group_instance_id: str | None = Field(
         default=None, description="Static group membership id (fewer rebalances on restart)."
     )

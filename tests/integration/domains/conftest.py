@@ -103,6 +103,7 @@ class Mesh:
             "AUTO_REGISTER_SCHEMAS": "true",
             "RESYNC_INTERVAL_SECONDS": "2",
             "COMMIT_INTERVAL_SECONDS": "0.5",
+            "SESSION_TIMEOUT_SECONDS": "6",
             **{k.upper(): str(v) for k, v in overrides.items()},
         }
         return {f"STREAMMESH_CLTV_{k}": v for k, v in settings.items()}
