@@ -43,6 +43,25 @@ class MeshSettings(BaseSettings):
         return "registry_url" in self.model_fields_set
 
 
+def registry_client_config(url: str, user_info: SecretStr | None = None) -> dict[str, str]:
+    """confluent-kafka's ``SchemaRegistryClient`` config for ``url``, with the credentials
+    given, else those of ``STREAMMESH_REGISTRY_USER_INFO`` when set."""
+    secret = user_info if user_info is not None else MeshSettings().registry_user_info
+    config = {"url": url}
+    if secret is not None:
+        config["basic.auth.user.info"] = secret.get_secret_value()
+    return config
+
+
+def registry_http_auth(user_info: SecretStr | None = None) -> tuple[str, str] | None:
+    """The same credentials as an httpx ``auth`` tuple (None: anonymous)."""
+    secret = user_info if user_info is not None else MeshSettings().registry_user_info
+    if secret is None:
+        return None
+    user, _, password = secret.get_secret_value().partition(":")
+    return user, password
+
+
 @lru_cache
 def get_mesh_settings() -> MeshSettings:
     return MeshSettings()

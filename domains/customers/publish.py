@@ -26,6 +26,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from streammesh.products.descriptor import Descriptor
 from streammesh.products.loader import load_descriptor
 from streammesh.serde import AvroSerializer
+from streammesh.settings import registry_client_config, registry_http_auth
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -93,7 +94,7 @@ def apply_product(descriptor_file: str, *, bootstrap_servers: str, registry_url:
         "keySchema": None if key_schema is None else (REPO_ROOT / key_schema).read_text("utf-8"),
     }
     url = f"{registry_url.rstrip('/')}/products/{descriptor.domain}/{descriptor.name}"
-    httpx.put(url, json=body, timeout=30).raise_for_status()
+    httpx.put(url, json=body, timeout=30, auth=registry_http_auth()).raise_for_status()
 
 
 class ProductPublisher:
@@ -109,7 +110,7 @@ class ProductPublisher:
         auto_register_schemas: bool = False,
         linger_ms: int = 5,
     ) -> None:
-        self._registry = registry = SchemaRegistryClient({"url": registry_url})
+        self._registry = registry = SchemaRegistryClient(registry_client_config(registry_url))
 
         def serializer(relative: str | None) -> AvroSerializer:
             if relative is None:

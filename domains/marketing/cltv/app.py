@@ -51,6 +51,7 @@ from domains.marketing.cltv.logic import (
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.settings import CltvSettings
 from streammesh.serde import AvroDeserializer, AvroSerializer
+from streammesh.settings import registry_client_config
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,9 @@ class CltvProcessor:
     def __init__(self, settings: CltvSettings, model: CltvModel) -> None:
         self.settings = settings
         self.model = model
-        registry = SchemaRegistryClient({"url": settings.registry_url})
+        registry = SchemaRegistryClient(
+            registry_client_config(settings.registry_url, settings.registry_user_info)
+        )
         self.app = app = faust.App(
             settings.app_id,
             broker=[

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domains.marketing.cltv.model import DEFAULT_MODEL_PATH
@@ -36,6 +36,15 @@ class CltvSettings(BaseSettings):
             "STREAMMESH_CLTV_REGISTRY_URL", "STREAMMESH_REGISTRY_URL", "registry_url"
         ),
         description="Schema registry URL (else STREAMMESH_REGISTRY_URL).",
+    )
+    registry_user_info: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "STREAMMESH_CLTV_REGISTRY_USER_INFO",
+            "STREAMMESH_REGISTRY_USER_INFO",
+            "registry_user_info",
+        ),
+        description="Registry credentials, `user:password` (else STREAMMESH_REGISTRY_USER_INFO).",
     )
     orders_topic: str = Field(default="sales.orders.v1", description="Input: orders.")
     profiles_topic: str = Field(default="customers.profiles.v1", description="Input: profiles.")
