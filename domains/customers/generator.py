@@ -23,7 +23,13 @@ from domains.customers.population import (
     Segment,
     population,
 )
-from domains.customers.publish import ProductPublisher, apply_product, paced, read_descriptor
+from domains.customers.publish import (
+    ProductPublisher,
+    apply_product,
+    paced,
+    read_descriptor,
+    stamped_now,
+)
 
 DESCRIPTOR = "domains/customers/products/profiles.yaml"
 
@@ -100,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8081")
     parser.add_argument("--topic", default=None, help="default: the product's topic")
+    parser.add_argument(
+        "--live", action="store_true", help="stamp each record's event time with the wall clock"
+    )
     parser.add_argument("--apply", action="store_true", help="create and register the product")
     parser.add_argument(
         "--auto-register", action="store_true", help="register the schema under the topic"
@@ -120,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = ProfilesConfig(seed=args.seed, customers=args.customers, changes=args.changes)
     count = 0
     for event in paced(iter_profiles(config), args.rate):
-        publisher.publish(event.key, event.value)
+        value = stamped_now(event.value, "updated_at") if args.live else event.value
+        publisher.publish(event.key, value)
         count += 1
     publisher.close()
     print(f"{count} profiles to {publisher.topic}")

@@ -164,6 +164,12 @@ class ProductPublisher:
             self._registry.close()
 
 
+def stamped_now(value: dict[str, object], field: str) -> dict[str, object]:
+    """`value` with its event-time `field` set to the wall clock: a live run (the demo) shows
+    events happening now, where a replayed history keeps its simulated times."""
+    return {**value, field: int(time.time() * 1000)}
+
+
 def paced(items: Iterable[T], rate: float | None) -> Iterator[T]:
     """Yield `items` at about `rate` per second (all at once when `rate` is None)."""
     if rate is None:

@@ -32,7 +32,13 @@ from decimal import Decimal
 from enum import StrEnum
 
 from domains.customers.population import DEFAULT_START_MS, Segment, population
-from domains.customers.publish import ProductPublisher, apply_product, paced, read_descriptor
+from domains.customers.publish import (
+    ProductPublisher,
+    apply_product,
+    paced,
+    read_descriptor,
+    stamped_now,
+)
 
 DESCRIPTOR = "domains/sales/products/orders.yaml"
 CENT = Decimal("0.01")
@@ -201,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8081")
     parser.add_argument("--topic", default=None, help="default: the product's topic")
+    parser.add_argument(
+        "--live", action="store_true", help="stamp each record's event time with the wall clock"
+    )
     parser.add_argument("--apply", action="store_true", help="create and register the product")
     parser.add_argument(
         "--auto-register", action="store_true", help="register the schema under the topic"
@@ -228,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     count = 0
     try:
         for event in paced(events, args.rate):
-            publisher.publish(event.key, event.value)
+            value = stamped_now(event.value, "event_time") if args.live else event.value
+            publisher.publish(event.key, value)
             count += 1
     except KeyboardInterrupt:
         pass

@@ -88,13 +88,13 @@ class Observer:
                     if message.error() is not None or message.key() is None:
                         continue
                     topic = message.topic() or ""
-                    key = (message.key() or b"").decode(errors="replace")
                     ctx = SerializationContext(topic, MessageField.VALUE)
                     with contextlib.suppress(Exception):  # the view never stops the demo
                         value = decode(message.value(), ctx)
-                        table = self.customers if topic == CLTV_TOPIC else self.segments
-                        if isinstance(value, dict):
-                            table[key] = value
+                        if isinstance(value, dict) and topic == CLTV_TOPIC:
+                            self.customers[str(value.get("customer_id"))] = value
+                        elif isinstance(value, dict):
+                            self.segments[str(value.get("segment"))] = value
         finally:
             consumer.close()
 

@@ -111,6 +111,7 @@ def _parts(options: DemoOptions, bootstrap: str, users: Path, creds: dict[str, s
                 str(options.customers * 10),
                 "--rate",
                 str(max(options.rate / 4, 1.0)),
+                "--live",
             ),
             as_user("customers"),
         ),
@@ -127,6 +128,7 @@ def _parts(options: DemoOptions, bootstrap: str, users: Path, creds: dict[str, s
                 str(options.bad_ratio),
                 "--duplicate-ratio",
                 "0.01",
+                "--live",
             ),
             as_user("sales"),
         ),
@@ -234,16 +236,19 @@ def run_demo(options: DemoOptions) -> int:
             )
             observer.start()
             try:
-                last = _watch(observer, supervisor, options, urls, started, lambda: stopping)
+                try:
+                    last = _watch(observer, supervisor, options, urls, started, lambda: stopping)
+                finally:
+                    observer.close()
             finally:
-                observer.close()
+                say.print("Stopping StreamMesh")
+                supervisor.stop_all()  # before Kafka stops, so each part shuts down cleanly
             lines, ok = summary(last, time.monotonic() - started)
             for line in lines:
                 print(line)
             return 0 if ok else 1
     finally:
-        say.print("Stopping StreamMesh")
-        supervisor.stop_all()
+        supervisor.stop_all()  # a start that failed half-way
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
 
