@@ -6,7 +6,12 @@ Run with `python -m bench.cel [--records N] [--repeats R]`. Measures the two-cla
 - evaluations/s of the rule alone, through each executor's `transform` (binding the record
   included) and through our `RuleEvaluator`;
 - records/s of confluent's own `AvroSerializer` (`use.latest.version`) with the rule in the
-  registered schema, under confluent's executor and under ours, and without any rule.
+  registered schema, under confluent's executor and under ours, and without any rule;
+- records/s of `RuleEvaluator.evaluate` with the orders product's compiled rule set (two CEL
+  rules, two CEL_FIELD rules) on the schema the quality monitor passes: the message rules alone,
+  one by one (`optimize=False`) and fused into one check; every rule one by one with CEL_FIELD
+  rules on confluent's field walk (`optimize=False`, the slow path); every rule with CEL_FIELD
+  rules resolved against the schema and all four in the fused check (the fast path).
 
 Needs cel-python (confluent-kafka's `rules` extra) for confluent's side.
 """
@@ -18,8 +23,11 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
+from pathlib import Path
+from typing import Any
 
 from confluent_kafka.schema_registry import (
+    Metadata,
     Rule,
     RuleKind,
     RuleMode,
@@ -34,9 +42,14 @@ from confluent_kafka.schema_registry.serde import RuleContext, RuleExecutor
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from bench.serde import ORDER_SCHEMA, make_orders
+from services.quality_monitor.catalog import without_redundant_tags
 from streammesh.contracts import NativeCelExecutor, RuleEvaluator
+from streammesh.products.contract import compile_contract
+from streammesh.products.loader import load_descriptor
 
 RULE = "message.amount > 0.0 && message.currency.size() == 3"
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS_PRODUCT = ROOT / "domains/sales/products/orders.yaml"
 CTX = SerializationContext("orders", MessageField.VALUE)
 SUBJECT = "orders-value"
 Step = Callable[[dict[str, object]], object]
@@ -93,6 +106,52 @@ def _serializer(executor: RuleExecutor | None) -> tuple[Step, SchemaRegistryClie
     return step, client
 
 
+def _orders_product() -> tuple[list[dict[str, Any]], Schema]:
+    """The orders product's compiled rules, and its schema as the quality monitor passes it."""
+    descriptor = load_descriptor(ORDERS_PRODUCT)
+    contract = compile_contract(descriptor, (ROOT / descriptor.topic.value_schema).read_text())
+    registered = Schema(
+        contract.schema,
+        "AVRO",
+        metadata=Metadata.from_dict(dict(contract.metadata)),
+    )
+    return [dict(rule) for rule in contract.rule_set["domainRules"]], without_redundant_tags(
+        registered
+    )
+
+
+def _product_steps() -> dict[tuple[str, str], Step]:
+    rules, schema = _orders_product()
+    message_rules = [rule for rule in rules if rule["type"] == "CEL"]
+    evaluators = {
+        "message rules, one by one": RuleEvaluator(message_rules, schema=schema, optimize=False),
+        "message rules, fused": RuleEvaluator(message_rules, schema=schema),
+        "all, fields on the walk": RuleEvaluator(rules, schema=schema, optimize=False),
+        "all, fields resolved": RuleEvaluator(rules, schema=schema),
+    }
+    fast = evaluators["all, fields resolved"]
+    if fast.slow_field_rules or len(fast.fused_rules) != len(rules):
+        raise AssertionError("every orders rule should resolve and share the fused check")
+
+    def step_of(evaluator: RuleEvaluator) -> Step:
+        def step(record: dict[str, object]) -> object:
+            if evaluator.evaluate(record):
+                raise AssertionError("the bench's orders all pass the product's rules")
+            return None
+
+        return step
+
+    return {("orders product records/s", k): step_of(e) for k, e in evaluators.items()}
+
+
+def _as_product_orders(orders: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """The bench's orders in the product's shape: `items` are its `line_items`."""
+    return [
+        {("line_items" if key == "items" else key): value for key, value in order.items()}
+        for order in orders
+    ]
+
+
 def rate(step: Step, records: Sequence[dict[str, object]]) -> float:
     """Calls per second for one pass of `step` over `records`."""
     gc.collect()
@@ -123,12 +182,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("rule evaluations/s", "native RuleEvaluator"): _evaluator(),
         **{("AvroSerializer records/s", k): step for k, (step, _) in serializers.items()},
     }
+    product_steps = _product_steps()
+    product_records = _as_product_orders(orders)
     try:
-        rates: dict[tuple[str, str], list[float]] = {key: [] for key in steps}
+        rates: dict[tuple[str, str], list[float]] = {key: [] for key in [*steps, *product_steps]}
         for _ in range(args.repeats):
             # Interleaved, so drift in machine load spreads over every engine alike.
             for key, step in steps.items():
                 rates[key].append(rate(step, records))
+            for key, step in product_steps.items():
+                rates[key].append(rate(step, product_records))
     finally:
         for _, client in serializers.values():
             client.close()
@@ -141,11 +204,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"rule: {RULE}; {len(records)} orders x {args.repeats} repeats, median\n")
     print(f"{'measure':<26} {'engine':<22} {'per second':>12} {'vs cel-python':>14}")
     for (measure, engine), value in medians.items():
+        if (measure, engine) in product_steps:
+            continue
         baseline = medians[(measure, "cel-python")]
         print(f"{measure:<26} {engine:<22} {value:>12,.0f} {value / baseline:>13.1f}x")
     baseline = medians[("AvroSerializer records/s", "no rule")]
     native = medians[("AvroSerializer records/s", "native")]
     print(f"\nnative rule keeps {native / baseline:.0%} of the serializer's rate without rules")
+
+    print(f"\n{ORDERS_PRODUCT.relative_to(ROOT)}, all rules, RuleEvaluator.evaluate\n")
+    print(f"{'rules':<26} {'records/s':>12} {'us/record':>10} {'vs walk':>8}")
+    walk = medians[("orders product records/s", "all, fields on the walk")]
+    for (_, engine), value in ((k, v) for k, v in medians.items() if k in product_steps):
+        print(f"{engine:<26} {value:>12,.0f} {1e6 / value:>10.1f} {value / walk:>7.1f}x")
 
 
 if __name__ == "__main__":

@@ -63,10 +63,14 @@ def _duration(value: timedelta) -> object:
 
 
 def _convert_other(value: object) -> object:
+    # `to_cel` inlined for items: records and arrays are most of a record's binding time.
     if isinstance(value, dict):
-        return {key: to_cel(item) for key, item in value.items()}
+        return {
+            key: item if type(item) in _PLAIN else _convert_other(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [to_cel(item) for item in value]
+        return [item if type(item) in _PLAIN else _convert_other(item) for item in value]
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):

@@ -15,12 +15,15 @@ only those facts (`fullName == '...'`, `typeName == 'STRING'`), whether the rule
 - arrays and maps iterate (one CEL evaluation for all their values where the body allows),
   unions pick their branch per value exactly as confluent does.
 
+A plan with no union the rule applies under, whose bodies read only `value`, can also hand its
+bodies' values to a check evaluated once for several rules (`streammesh.contracts.fused`).
+
 A rule whose guard reads `value`, `message` or `now`, or whose guard fails on some field, gets no
 plan: it keeps confluent's walk.
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, Final, cast, final
@@ -82,6 +85,11 @@ class _Node:
     def run(self, value: object, containing: object) -> object:
         raise NotImplementedError
 
+    def gather(self, value: object, sink: list[list[object]]) -> bool:
+        """Appends the values the bodies below would run on to `sink`; False when the rule may
+        fail whatever the bodies give (a value that is `False`), so only `run` can tell."""
+        return True
+
 
 @final
 class _Passes(_Node):
@@ -117,32 +125,50 @@ _KEEPS: Final = _Keeps()
 class _Body(_Node):
     """A primitive field the rule applies to: the body's result is the field's result."""
 
-    __slots__ = ("batch", "program", "variables")
+    __slots__ = ("batch", "program", "slot", "term", "variables")
 
-    def __init__(
-        self, program: CelProgram, variables: dict[str, object], batch: CelProgram | None
-    ) -> None:
+    def __init__(self, program: CelProgram, variables: dict[str, object]) -> None:
         super().__init__(inert=False, falsy_only_if_false=False)
         self.program = program
         self.variables = variables
-        self.batch = batch
+        # `term(name)`: CEL that is true when no value of the list `name` gives `false` or an
+        # error; None when the body reads the record (`message`, `now`).
+        text = program.expr
+        self.term = None if _PER_VALUE_ONLY.search(text) else _all_term(text)
+        self.batch = None
+        if self.term is not None:
+            try:
+                self.batch = CelProgram.compile(self.term(_BATCH))
+            except RuleCompileError:
+                self.term = None
+        self.slot = -1  # its list in a fused check's sink
+
+    @property
+    def fusable(self) -> bool:
+        """Whether the body reads nothing but `value`, so several can share one evaluation."""
+        return self.batch is not None and not self.variables
 
     def run(self, value: object, containing: object) -> object:
         return self.program.evaluate(containing, {**self.variables, "value": value})
 
-    def run_all(self, values: list[object]) -> list[object] | None:
-        """The body's result on each value, in one evaluation; None when that fails for any
-        reason, for the caller to go value by value and meet the first failure as confluent
-        does."""
+    def passes_all(self, values: list[object]) -> bool:
+        """True when the body gives no value `false` and no error, in one evaluation; False
+        when it cannot tell, for the caller to go value by value as confluent does."""
         if self.batch is None:
-            return None
+            return False
         try:
-            results = self.batch.evaluate({}, {**self.variables, _BATCH: values})
+            return self.batch.evaluate({}, {**self.variables, _BATCH: values}) is True
         except Exception:  # noqa: BLE001 - redone value by value, which raises what confluent would
-            return None
-        if isinstance(results, list) and len(results) == len(values):
-            return results
-        return None
+            return False
+
+    def gather(self, value: object, sink: list[list[object]]) -> bool:
+        sink[self.slot].append(value)
+        return True
+
+
+def _all_term(body: str) -> Callable[[str], str]:
+    # A newline before each `)`, should the body end in a `//` comment.
+    return lambda values: f"{values}.all(value, ({body}\n) != false)"
 
 
 @final
@@ -172,19 +198,29 @@ class _Record(_Node):
                     raise _Failed
         return value
 
-    def run_items(self, items: list[object]) -> bool:
-        """Runs over a collection's items in one evaluation when the record's only relevant field
-        is a body; False when that cannot be done and the caller must walk item by item."""
+    def passes_items(self, items: list[object]) -> bool:
+        """True when items of this record all pass, told in one evaluation because the record's
+        only relevant field is a body; False when the caller must walk item by item."""
         if self.single_body is None:
             return False
         name, body = self.single_body
         assert isinstance(body, _Body)
         values = [item[name] for item in items if isinstance(item, dict) and name in item]
-        results = body.run_all(values)
-        if results is None:
-            return False
-        if any(result is False for result in results):
-            raise _Failed
+        return body.passes_all(values)
+
+    def gather(self, value: object, sink: list[list[object]]) -> bool:
+        if value is None or not isinstance(value, dict):
+            return True
+        for name, node in self.steps:
+            if name in value:
+                field_value = value[name]
+                if isinstance(node, _Body):
+                    sink[node.slot].append(field_value)
+                elif field_value is False or (
+                    node is not None and not node.gather(field_value, sink)
+                ):
+                    # A record, array or map node's result is False only when its value is.
+                    return False
         return True
 
 
@@ -192,12 +228,27 @@ def _run_collection(items_node: _Node, items: list[object], containing: object) 
     # An item's result lands in a new list or map, which is never `False`: only failures of
     # nested records and CEL errors matter.
     if isinstance(items_node, _Body):
-        if items_node.run_all(items) is not None:
+        if items_node.passes_all(items):
             return
-    elif isinstance(items_node, _Record) and items_node.run_items(items):
+    elif isinstance(items_node, _Record) and items_node.passes_items(items):
         return
     for item in items:
         items_node.run(item, containing)
+
+
+def _gather_collection(items_node: _Node, items: list[object], sink: list[list[object]]) -> bool:
+    if isinstance(items_node, _Body):
+        sink[items_node.slot].extend(items)
+        return True
+    if isinstance(items_node, _Record) and items_node.single_body is not None:
+        # `_Record.gather` on each item, unrolled for the common shape.
+        name, body = items_node.single_body
+        assert isinstance(body, _Body)
+        sink[body.slot].extend(
+            item[name] for item in items if isinstance(item, dict) and name in item
+        )
+        return True
+    return all(items_node.gather(item, sink) for item in items)
 
 
 @final
@@ -213,6 +264,11 @@ class _Array(_Node):
             _run_collection(self.items, value, containing)
         return value
 
+    def gather(self, value: object, sink: list[list[object]]) -> bool:
+        if isinstance(value, list) and not self.inert:
+            return _gather_collection(self.items, value, sink)
+        return True
+
 
 @final
 class _Map(_Node):
@@ -226,6 +282,16 @@ class _Map(_Node):
         if isinstance(value, dict) and not self.inert:
             _run_collection(self.values, list(value.values()), containing)
         return value
+
+    def gather(self, value: object, sink: list[list[object]]) -> bool:
+        if isinstance(value, dict) and not self.inert:
+            return _gather_collection(self.values, list(value.values()), sink)
+        return True
+
+
+def _is_pair(value: object) -> bool:
+    """Union tuple notation: (branch name, value)."""
+    return isinstance(value, tuple) and len(value) == 2
 
 
 @final
@@ -248,9 +314,7 @@ class _Union(_Node):
         return next(n for n, branch in enumerate(self.schema) if branch is subschema)
 
     def run(self, value: object, containing: object) -> object:
-        if (isinstance(value, tuple) and len(value) == 2) or (
-            isinstance(value, dict) and "-type" in value
-        ):
+        if _is_pair(value) or (isinstance(value, dict) and "-type" in value):
             return self._run_named(value, containing)
         if self.inert and value is not False:
             # Whichever branch takes a plain value, an inert one gives back something not False.
@@ -259,6 +323,10 @@ class _Union(_Node):
         if index is None:
             return value
         return self.branches[index].run(value, containing)
+
+    def gather(self, value: object, sink: list[list[object]]) -> bool:
+        # Only inert unions are fused (see `run`): their result is not False for other values.
+        return self.inert and value is not False and not _is_pair(value)
 
     def _branch(self, value: object) -> int | None:
         for index, candidate in enumerate(self.candidates):
@@ -296,10 +364,22 @@ class _Field:
 class FieldPlan:
     """One CEL_FIELD CONDITION rule resolved against one schema."""
 
-    __slots__ = ("_root",)
+    __slots__ = ("_root", "bodies", "fusable")
 
     def __init__(self, root: _Node) -> None:
         self._root = root
+        nodes = list(_descendants(root))
+        self.bodies = tuple(node for node in nodes if isinstance(node, _Body))
+        #: Whether a fused check may take this rule: no union the rule applies under, bodies
+        #: reading only `value`.
+        self.fusable = not any(isinstance(n, _Union) and not n.inert for n in nodes) and all(
+            body.fusable for body in self.bodies
+        )
+
+    def gather(self, record: dict[str, object], sink: list[list[object]]) -> bool:
+        """For a fused check: the values each body would run on, into `sink` at the body's
+        `slot`; False when the record may fail the rule whatever the bodies give."""
+        return self._root.inert or self._root.gather(record, sink)
 
     def fails(self, record: dict[str, object]) -> bool:
         """Whether `record` fails the rule; raises `RuleEvaluationError` where confluent's walk
@@ -311,6 +391,22 @@ class FieldPlan:
         except _Failed:
             return True
         return False
+
+
+def _descendants(node: _Node) -> Iterator[_Node]:
+    yield node
+    children: tuple[_Node | None, ...] = ()
+    if isinstance(node, _Record):
+        children = tuple(child for _, child in node.steps)
+    elif isinstance(node, _Array):
+        children = (node.items,)
+    elif isinstance(node, _Map):
+        children = (node.values,)
+    elif isinstance(node, _Union):
+        children = node.branches
+    for child in children:
+        if child is not None:
+            yield from _descendants(child)
 
 
 def compile_field_rule(
@@ -393,16 +489,8 @@ class _Compiler:
         return self._body(variables)
 
     def _body(self, variables: dict[str, object]) -> _Body:
-        program = self._expression.body
-        text = program.expr
+        text = self._expression.body.expr
         referenced = {
             name: value for name, value in variables.items() if _STATIC_NAMES[name].search(text)
         }
-        batch = None
-        if not _PER_VALUE_ONLY.search(text):
-            try:
-                # A newline before the `)`, should the body end in a `//` comment.
-                batch = CelProgram.compile(f"{_BATCH}.map(value, {text}\n)")
-            except RuleCompileError:
-                batch = None
-        return _Body(program, referenced, batch)
+        return _Body(self._expression.body, referenced)

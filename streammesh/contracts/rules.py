@@ -29,6 +29,7 @@ from streammesh.contracts.cel import CelRuleExpression, compile_rule_expression
 from streammesh.contracts.errors import ContractError, RuleEvaluationError
 from streammesh.contracts.executor import field_transform
 from streammesh.contracts.fields import FieldPlan, compile_field_rule
+from streammesh.contracts.fused import FusedCheck, fuse
 
 __all__ = ["RuleEvaluator", "RuleViolation"]
 
@@ -99,11 +100,22 @@ class RuleEvaluator:
     CEL_FIELD rules are also resolved against the schema here (`streammesh.contracts.fields`), so
     a record costs only the evaluations of their bodies on the fields they apply to; a rule whose
     guard depends on the record keeps confluent's own field walk (`slow_field_rules` names them).
-    `resolve_fields=False` keeps that walk for every rule: the reference the fast path is tested
-    and measured against.
+    A record is first checked against as many rules as can share one CEL evaluation
+    (`streammesh.contracts.fused`); only when that check does not pass do the rules run one by
+    one. `optimize=False` runs every rule on its own, CEL_FIELD rules on confluent's walk: the
+    reference the fast paths are tested and measured against.
     """
 
-    __slots__ = ("_field_rules", "_inline_tags", "_message_rules", "_schema", "_target", "mode")
+    __slots__ = (
+        "_field_rules",
+        "_fused",
+        "_inline_tags",
+        "_message_rules",
+        "_rest",
+        "_schema",
+        "_target",
+        "mode",
+    )
 
     def __init__(
         self,
@@ -112,7 +124,7 @@ class RuleEvaluator:
         *,
         schema: Schema | str | None = None,
         enable_at: str | None = None,
-        resolve_fields: bool = True,
+        optimize: bool = True,
     ) -> None:
         self.mode = RuleMode(mode.upper())
         rules = [Rule.from_dict(dict(rule)) for rule in domain_rules]
@@ -141,16 +153,36 @@ class RuleEvaluator:
             parsed = parse_schema_with_repo(self._target.schema_str, {})
             self._schema = expand_schema(parsed)
             self._inline_tags = get_inline_tags(parsed)
-            if resolve_fields:
+            if optimize:
                 for field_rule in self._field_rules:
                     field_rule.plan = compile_field_rule(
                         field_rule.expression, self._schema, self._context(field_rule.rule)
                     )
+        self._fused: FusedCheck | None = None
+        # The rules the fused check leaves out, message rules first, as `evaluate` runs them.
+        self._rest = (*self._message_rules, *self._field_rules)
+        if optimize:
+            self._fused, messages, fields = fuse(
+                [c.expression for c in self._message_rules], [c.plan for c in self._field_rules]
+            )
+            self._rest = (
+                *(c for n, c in enumerate(self._message_rules) if n not in messages),
+                *(c for n, c in enumerate(self._field_rules) if n not in fields),
+            )
 
     @property
     def slow_field_rules(self) -> tuple[str, ...]:
         """Names of the CEL_FIELD rules evaluated by confluent's field walk, field by field."""
         return tuple(c.violation.rule_name for c in self._field_rules if c.plan is None)
+
+    @property
+    def fused_rules(self) -> tuple[str, ...]:
+        """Names of the rules a record is first checked against in one evaluation."""
+        if self._fused is None:
+            return ()
+        rest = {id(c) for c in self._rest}
+        everything = (*self._message_rules, *self._field_rules)
+        return tuple(c.violation.rule_name for c in everything if id(c) not in rest)
 
     @classmethod
     def from_rule_set(
@@ -166,13 +198,16 @@ class RuleEvaluator:
 
     def evaluate(self, record: Mapping[str, object]) -> Sequence[RuleViolation]:
         """The rules `record` fails, in confluent's order; an empty tuple when it passes."""
+        rules = self._rest
+        # Other mappings bind as they are for message rules, and as dicts for field rules.
+        if self._fused is None or not isinstance(record, dict) or not self._fused.passes(record):
+            rules = (*self._message_rules, *self._field_rules)
         violations: list[RuleViolation] | None = None
-        for compiled in self._message_rules:
-            found = self._check(compiled, record)
-            if found is not None:
-                violations = [found] if violations is None else [*violations, found]
-        for compiled in self._field_rules:
-            found = self._check_fields(compiled, record)
+        for compiled in rules:
+            if compiled.kind == "CEL":
+                found = self._check(compiled, record)
+            else:
+                found = self._check_fields(compiled, record)
             if found is not None:
                 violations = [found] if violations is None else [*violations, found]
         return _PASSED if violations is None else violations

@@ -16,7 +16,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from streammesh.products.contract import compile_contract
 from streammesh.products.loader import load_descriptor
 from tests.unit.contracts.conftest import cel_rule
-from tests.unit.contracts.corpus import ORDER_SCHEMA, RECORDS
+from tests.unit.contracts.corpus import ORDER_SCHEMA, RECORDS, order
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,19 @@ ORDER_TAGGED_RULES: list[dict[str, object]] = [
 ]
 
 
+# Union tuple notation and values off the schema: our two paths only.
+ORDER_OFF_SCHEMA: dict[str, dict[str, object]] = {
+    "tuple-coupon": order(coupon=("string", "SPRING25"), gift=True),
+    "tuple-coupon-false": order(coupon=("string", False), gift=True),
+    "tuple-null-coupon": order(coupon=("null", None), gift=True),
+    "false-coupon": order(coupon=False, gift=True),
+    "false-shipping": order(shipping=False, gift=True),
+}
+
+
 def order_cases() -> list[FieldCase]:
     records = [(name, record, True) for name, record in RECORDS.items()]
+    records += [(name, record, False) for name, record in ORDER_OFF_SCHEMA.items()]
     plain = Schema(json.dumps(ORDER_SCHEMA), "AVRO")
     tagged = Schema(
         json.dumps(ORDER_SCHEMA), "AVRO", metadata=Metadata.from_dict({"tags": CONTACT_TAGS})
@@ -294,6 +305,8 @@ EDGE_OFF_SCHEMA: dict[str, dict[str, object]] = {
     "tuple-true": edge(maybe_flag=("boolean", True)),
     "tuple-child": edge(choice=("edge.Child", _child("dog", -1))),
     "tuple-unknown": edge(choice=("edge.Nothing", "x")),
+    "tuple-string-false": edge(choice=("string", False)),
+    "tuple-boolean-false": edge(maybe_flag=("boolean", False), choice=("string", "s")),
     "typed-child": edge(choice={"-type": "edge.Child", "name": "dog", "score": -1}),
     "int-maybe-flag": edge(maybe_flag=3),
     "false-choice": edge(choice=False),

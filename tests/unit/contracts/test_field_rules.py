@@ -1,11 +1,12 @@
-"""CEL_FIELD rules resolved against the schema give every record exactly the verdict of
-confluent's own field walk: under its cel-python `CelFieldExecutor`, and under our evaluator on
-that walk (the slow path, `resolve_fields=False`), down to the violation and its message.
+"""CEL_FIELD rules resolved against the schema, and rules checked together in one evaluation,
+give every record exactly the verdict of each rule on its own on confluent's field walk: under
+its cel-python `CelFieldExecutor`, and under our evaluator with `optimize=False` (the slow path),
+down to the violation and its message.
 
 Cases: every shipped product's compiled contract with records built from its schema (valid and
 breaking each field rule, empty arrays, nulls, as written and as read back), the orders corpus
-with rules guarded by full name, name, type and tags (inline and wildcard metadata tags), and an
-edge schema with maps, nested arrays and unions of records.
+with rules guarded by full name, name, type and tags (inline and wildcard metadata tags) beside
+its message rules, and an edge schema with maps, nested arrays and unions of records.
 """
 
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import expand_schema
 
 from streammesh.contracts import RuleEvaluator
-from tests.unit.contracts.conftest import CONFLUENT_CEL_FIELD
+from tests.unit.contracts.conftest import CONFLUENT_CEL_FIELD, cel_rule
+from tests.unit.contracts.corpus import RULES, order
 from tests.unit.contracts.field_corpus import (
     SLOW_ORDER_RULES,
     FieldCase,
@@ -35,7 +37,30 @@ from tests.unit.contracts.field_corpus import (
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = shipped_cases(ROOT)
-CASES = {case.name: case for case in [*SHIPPED, *order_cases(), edge_case()]}
+ORDERS, _ = order_cases()
+# The corpus' message rules, and ones whose guard or result the fused check must not mask.
+MESSAGE_RULES = [cel_rule(name, expr) for name, expr in RULES.items()] + [
+    cel_rule("guard_error", "message.nope == 1 ; true"),
+    cel_rule("guard_false_body_error", "message.currency == 'XXX' ; message.nope > 0"),
+    cel_rule("truthy_string", "message.currency"),
+    cel_rule("commented", "message.weight >= 0.0 // not negative"),
+]
+VALID_PASSES = [r for r in MESSAGE_RULES if not RuleEvaluator([r]).evaluate(order(gift=True))]
+MIXED = [
+    FieldCase(
+        "orders corpus, every rule", ORDERS.schema, MESSAGE_RULES + ORDERS.rules, ORDERS.records
+    ),
+    FieldCase(
+        "orders corpus, rules a valid order passes",
+        ORDERS.schema,
+        [
+            *VALID_PASSES,
+            *(r for r in ORDERS.rules if r["name"] in ("quantity", "currency", "strings")),
+        ],
+        ORDERS.records,
+    ),
+]
+CASES = {case.name: case for case in [*SHIPPED, *order_cases(), edge_case(), *MIXED]}
 SER_CTX = SerializationContext("topic", MessageField.VALUE)
 
 
@@ -75,12 +100,30 @@ def test_resolved_rules_give_the_walks_violations(case_name: str) -> None:
     """Same violations, messages included, as today's evaluation on confluent's walk."""
     case = CASES[case_name]
     fast = RuleEvaluator(case.rules, schema=case.schema)
-    slow = RuleEvaluator(case.rules, schema=case.schema, resolve_fields=False)
+    slow = RuleEvaluator(case.rules, schema=case.schema, optimize=False)
     mismatches = [
         f"{sample}: resolved {fast_result}, walk {slow_result}"
         for sample, record, _ in case.records
         if (fast_result := fast.evaluate(record)) != (slow_result := slow.evaluate(record))
     ]
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("case_name", sorted(CASES))
+def test_each_rule_checked_with_another_gives_its_own_violations(case_name: str) -> None:
+    """Each rule beside one that always passes, so the fused check holds just the two and the
+    rule alone decides whether it clears a record: as many pass as fail."""
+    case = CASES[case_name]
+    anchor = cel_rule("anchor", "true")
+    mismatches = []
+    for rule in case.rules:
+        fast = RuleEvaluator([anchor, rule], schema=case.schema)
+        slow = RuleEvaluator([anchor, rule], schema=case.schema, optimize=False)
+        mismatches += [
+            f"{rule['name']} on {sample}: fused {fast_result}, one by one {slow_result}"
+            for sample, record, _ in case.records
+            if (fast_result := fast.evaluate(record)) != (slow_result := slow.evaluate(record))
+        ]
     assert not mismatches, "\n".join(mismatches)
 
 
@@ -120,4 +163,24 @@ def test_only_guards_that_read_the_record_keep_confluents_walk() -> None:
     evaluator = RuleEvaluator(case.rules, schema=case.schema)
 
     assert evaluator.slow_field_rules == SLOW_ORDER_RULES
-    assert RuleEvaluator(case.rules, schema=case.schema, resolve_fields=False).slow_field_rules
+    assert RuleEvaluator(case.rules, schema=case.schema, optimize=False).slow_field_rules
+
+
+def test_a_passing_record_is_cleared_by_one_check_of_the_rules_that_share_it() -> None:
+    case = CASES["orders corpus, rules a valid order passes"]
+    evaluator = RuleEvaluator(case.rules, schema=case.schema)
+
+    fused = evaluator.fused_rules
+
+    assert {"amount_positive", "items_quantity", "refund_guard", "quantity", "currency"} <= set(
+        fused
+    )
+    assert "event_not_future" not in fused  # reads `now`, fresh per evaluation
+    assert evaluator.evaluate(order(gift=True)) == ()
+    assert [v.rule_name for v in evaluator.evaluate(order(gift=True, currency="eur"))] == [
+        "currency_iso",
+        "currency_known",
+        "whole_message",
+        "currency",
+    ]
+    assert RuleEvaluator(case.rules, schema=case.schema, optimize=False).fused_rules == ()
