@@ -56,8 +56,9 @@ _PRIMITIVE: Final = frozenset(
         FieldType.BYTES,
     }
 )
-# Conservative, by word anywhere in the text (string literals included): a guard naming one of
-# these may depend on the record; a body naming one of these is not evaluated in a batch.
+# Conservative, by word anywhere in the text (string literals included): a guard naming
+# `value`, `message` or `now` may depend on the record; a body naming `message` or `now` is
+# evaluated value by value, never over a batch of values.
 _RECORD_DEPENDENT: Final = re.compile(r"\b(?:value|message|now)\b")
 _PER_VALUE_ONLY: Final = re.compile(r"\b(?:message|now)\b")
 _STATIC_NAMES: Final = {
