@@ -256,7 +256,23 @@ def apply_topics(
         raise TopicChangeRefused(descriptor.topic.name, plan.refusals)
     if not dry_run and plan.changes:
         execute_plan(admin, plan, timeout=timeout)
+        _await_applied(admin, specs, grow_partitions, timeout)
     return plan
+
+
+def _await_applied(
+    admin: AdminClient, specs: list[TopicSpec], grow_partitions: bool, timeout: float
+) -> None:
+    # The broker applies altered configs a moment after AlterConfigs returns: wait until a
+    # describe shows them, so the next apply (or a reader) sees what this one did.
+    deadline = time.monotonic() + timeout
+    while True:
+        current = describe_topics(admin, [s.name for s in specs], timeout)
+        if not plan_topics(specs, current, grow_partitions=grow_partitions).changes:
+            return
+        if time.monotonic() > deadline:
+            raise SdkError(f"topic changes not visible after {timeout:g}s")
+        time.sleep(0.1)
 
 
 def _await_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
