@@ -13,6 +13,9 @@ def main() -> None:
     app = create_app(settings)
     ensure_internal_topics(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.upper())
+    # Faust's terminal spinner sets the root logger to DEBUG so that it spins on every record:
+    # every debug call of aiokafka then builds a record, a large share of a worker's CPU.
+    worker.spinner = None
     worker.execute_from_commandline()
 
 

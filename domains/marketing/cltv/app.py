@@ -23,9 +23,10 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import faust
 import orjson
@@ -49,6 +50,7 @@ from domains.marketing.cltv.logic import (
     partial_key,
 )
 from domains.marketing.cltv.model import CltvModel, load_model
+from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
 from streammesh.serde import AvroDeserializer, AvroSerializer
 from streammesh.settings import registry_client_config
@@ -126,6 +128,20 @@ def _product_codecs(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ProductWriter:
+    """Writes a product's records, encoded by its codecs, through the `DirectProducer`."""
+
+    direct: DirectProducer
+    topic: str
+    key_codec: AvroCodec
+    value_codec: AvroCodec
+
+    def write(self, key: str, value: Mapping[str, object]) -> None:
+        key_bytes, value_bytes = self.key_codec.dumps(key), self.value_codec.dumps(value)
+        self.direct.produce(self.topic, key_bytes, value_bytes)
+
+
 def create_app(settings: CltvSettings, *, model: CltvModel | None = None) -> faust.App:
     """The processor's Faust app; nothing connects until a worker starts it."""
     return CltvProcessor(settings, model or load_model(settings.model_path)).app
@@ -187,21 +203,57 @@ class DrainingProducerBuffer(ProducerBuffer):
     Faust flushes the producer before it commits offsets (at least once), but the stock
     `flush` returns as soon as no message left the buffer for 0.1 s, with changelog writes
     still queued: a commit then covers events whose state is lost if the worker dies.
+
+    It also holds more before it makes the agent wait (Faust's 100 stalls an agent writing a
+    few records per event on nearly every event); commits drain it whatever its size.
     """
+
+    max_messages = 5000
+    direct: DirectProducer | None = None
 
     async def flush(self) -> None:
         while self.size:
             await self.flush_atmost(None)
+        if self.direct is not None:
+            await self.direct.flush()
 
 
-def _drain_changelog_buffer_on_commit(app: faust.App) -> None:
+def _flush_everything_before_commits(app: faust.App, direct: DirectProducer) -> None:
     producer = app.producer
     buffer = DrainingProducerBuffer(loop=producer.loop, beacon=producer.beacon)
     buffer.app = app
+    buffer.direct = direct
     producer.buffer = buffer  # before the producer starts: it starts its buffer then
 
 
-def _table(app: faust.App, name: str, partitions: int, keys: Codec) -> faust.Table[str, Any]:
+class DirectTable(faust.Table[str, Any]):
+    """A table whose changelog records go through the `DirectProducer`."""
+
+    direct: DirectProducer
+    key_codec: Codec
+    value_codec: Codec
+
+    def on_key_set(self, key: str, value: Any) -> None:
+        partition = self.partition_for_key(key)  # the current event's partition
+        self.direct.produce(
+            self.changelog_topic.get_topic_name(),
+            self.key_codec.dumps(key),
+            self.value_codec.dumps(value),
+            partition,
+        )
+        self._sensor_on_set(self, key, value)
+
+    def on_key_del(self, key: str) -> None:
+        partition = self.partition_for_key(key)
+        self.direct.produce(
+            self.changelog_topic.get_topic_name(), self.key_codec.dumps(key), None, partition
+        )
+        self._sensor_on_del(self, key)
+
+
+def _table(
+    app: faust.App, name: str, partitions: int, keys: Codec, direct: DirectProducer
+) -> DirectTable:
     """A table whose changelog carries `keys` and `StateCodec` records.
 
     Faust derives a table's serializers from its key and value types (JSON unless they are
@@ -220,11 +272,9 @@ def _table(app: faust.App, name: str, partitions: int, keys: Codec) -> faust.Tab
         maxsize=131_072,  # as Faust's own: changelogs are read without commits
         allow_empty=True,
     )
-    table = cast(
-        faust.Table[str, Any], app.Table(name, partitions=partitions, changelog_topic=changelog)
-    )
-    table.key_serializer = keys  # what its writes use
-    table.value_serializer = values
+    table = app.Table(name, partitions=partitions, changelog_topic=changelog)
+    assert isinstance(table, DirectTable)  # the app's Table class
+    table.direct, table.key_codec, table.value_codec = direct, keys, values
     return table
 
 
@@ -245,7 +295,10 @@ class CltvProcessor:
             store="memory://",  # recovery replays the changelog: the prefix logic.py relies on
             topic_partitions=settings.partitions,
             topic_replication_factor=settings.replication_factor,
-            processing_guarantee=settings.processing_guarantee,
+            # Faust's exactly-once lost state under SIGKILL in our tests (its transactional
+            # commit does not drain the changelog buffer); results are exact at least once
+            processing_guarantee="at_least_once",
+            Table=DirectTable,
             table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=settings.commit_interval_seconds,
             stream_recovery_delay=settings.recovery_delay_seconds,
@@ -260,8 +313,9 @@ class CltvProcessor:
             datadir=str(settings.data_dir),
             autodiscover=False,
         )
-        _drain_changelog_buffer_on_commit(app)
-        keys = Utf8Codec()
+        self.direct = DirectProducer(settings.bootstrap_servers)
+        _flush_everything_before_commits(app, self.direct)
+        self.key_codec = keys = Utf8Codec()
         self.inputs = app.topic(
             settings.orders_topic,
             settings.profiles_topic,
@@ -272,11 +326,15 @@ class CltvProcessor:
             ),
         )
         auto = settings.auto_register_schemas
-        key, value = _product_codecs(registry, settings.cltv_topic, "customer_lifetime_value", auto)
-        self.cltv_out = app.topic(settings.cltv_topic, key_serializer=key, value_serializer=value)
-        key, value = _product_codecs(registry, settings.segments_topic, "cltv_by_segment", auto)
-        self.segments_out = app.topic(
-            settings.segments_topic, key_serializer=key, value_serializer=value
+        self.cltv_out = ProductWriter(
+            self.direct,
+            settings.cltv_topic,
+            *_product_codecs(registry, settings.cltv_topic, "customer_lifetime_value", auto),
+        )
+        self.segments_out = ProductWriter(
+            self.direct,
+            settings.segments_topic,
+            *_product_codecs(registry, settings.segments_topic, "cltv_by_segment", auto),
         )
         self.partials_topic = app.topic(
             partials_topic_name(settings),
@@ -285,8 +343,8 @@ class CltvProcessor:
             partitions=settings.partitions,
             internal=True,
         )
-        self.state = _table(app, "state", settings.partitions, keys)
-        self.segments = _table(app, "segments", settings.partitions, keys)
+        self.state = _table(app, "state", settings.partitions, keys, self.direct)
+        self.segments = _table(app, "segments", settings.partitions, keys, self.direct)
         self.processor = CustomerProcessor(self.state, model)
         self.counts: Counter[str] = Counter()
         self.dirty: set[str] = set()
@@ -319,7 +377,7 @@ class CltvProcessor:
             self.dirty.update(outcome.partials)
             if outcome.customer is not None:
                 record = cltv_record(outcome.customer, self.model)
-                await self.cltv_out.send(key=outcome.customer.customer_id, value=record)
+                self.cltv_out.write(outcome.customer.customer_id, record)
 
     def owned_partitions(self) -> set[int]:
         """The orders partitions this worker processes now."""
@@ -345,9 +403,10 @@ class CltvProcessor:
             if key not in self.state:
                 continue
             partition, segment = parse_partial_key(key)
-            # `force`: not held back until the next commit; resends make a loss harmless
+            # not tied to a commit: resends make a lost partial harmless
             value = encode_partial(partition, self.processor.partial(key))
-            await self.partials_topic.send(key=segment, value=value, force=True)
+            topic = self.partials_topic.get_topic_name()
+            self.direct.produce(topic, self.key_codec.dumps(segment), value)
 
     async def segment_aggregates(self, stream: StreamT[Any]) -> None:
         """Stage two: partials into one aggregate record per segment."""
@@ -366,7 +425,7 @@ class CltvProcessor:
             # published on a change, and once per segment after a (re)start: heals a lost write
             self.announced.add(segment)
             record = segment_record(segment, after or before, self.model.currency)
-            await self.segments_out.send(key=segment, value=record)
+            self.segments_out.write(segment, record)
 
     def _add_views(self) -> None:
         app, processor, segments, model = self.app, self.processor, self.segments, self.model

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,10 +76,6 @@ class CltvSettings(BaseSettings):
         description="URL other workers reach this one at; default http://<web_host>:<web_port>.",
     )
     data_dir: Path = Field(default=Path(".state/cltv"), description="Faust's data directory.")
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
-        default="at_least_once",
-        description="Faust's guarantee; results are exact under at_least_once by design.",
-    )
     standby_replicas: int = Field(
         default=1, ge=0, description="Standby copies of each table partition on other workers."
     )

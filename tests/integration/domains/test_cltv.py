@@ -61,33 +61,15 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.1)
 
 
-EXACTLY_ONCE_LOSES_STATE = (
-    "Faust's transactional commit sends the offsets without draining its buffer of changelog "
-    "writes: those land in the next transaction, which a SIGKILL aborts, while the offsets "
-    "are committed; so the processor runs at least once, exact by design"
-)
-
-
-@pytest.mark.parametrize(
-    "guarantee",
-    [
-        "at_least_once",
-        pytest.param(
-            "exactly_once", marks=pytest.mark.xfail(reason=EXACTLY_ONCE_LOSES_STATE, strict=False)
-        ),
-    ],
-)
-def test_exact_after_sigkill_mid_stream(
-    mesh: Mesh, worker_factory: WorkerFactory, guarantee: str
-) -> None:
+def test_exact_after_sigkill_mid_stream(mesh: Mesh, worker_factory: WorkerFactory) -> None:
     events = history()
     total = len(events.events)
     mesh.publish(events, 0, total * 6 // 10)
-    worker = worker_factory(processing_guarantee=guarantee)
+    worker = worker_factory()
     wait_until(lambda: worker.applied() >= total // 4, 60, "no progress before the kill")
     worker.kill()
     mesh.publish(events, total * 6 // 10)  # the rest arrives while the processor is down
-    worker_factory(processing_guarantee=guarantee)
+    worker_factory()
     want = expected(events, mesh.model)
     got = wait_for_outputs(mesh, want)
     assert got.customers == want.customers

@@ -1,0 +1,494 @@
+"""Throughput and latency of the CLTV processor beside plain consuming of the same orders.
+
+Run with `python -m bench.processor [--orders N] [--customers C] [--seconds S] [--workers 1 2]`.
+For each number of workers, on fresh topics of a local broker (or `--bootstrap-servers`) and a
+registry process:
+
+1. profiles for every customer and a backlog of `--orders` orders are produced;
+2. baseline, backlog: that many plain consumers (confluent-kafka + our AvroDeserializer, one
+   process each, one group) read and decode the backlog: orders/s;
+3. baseline, paced: orders produced at the paced rate for `--seconds`; latency from an order's
+   produce time to its decoding;
+4. processor, backlog: that many CLTV workers (`python -m domains.marketing.cltv`) process the
+   whole backlog (profiles, the backlog, the baseline's paced orders): orders/s from the
+   workers' own counts;
+5. processor, paced: orders produced at the same rate; latency from an order's produce time to
+   the arrival of its customer's new record on `marketing.customer_lifetime_value.v1`.
+
+The paced rate is `--rate`, or 5,000/s per worker capped at 80% of what the processor sustained
+in step 4, so latency is measured below saturation. Goals: >= 5,000 orders/s per worker,
+p99 < 1 s, >= 0.5 of the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from pathlib import Path
+from typing import Any
+
+import httpx
+from confluent_kafka import Consumer, Message
+from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from domains.customers.generator import DESCRIPTOR as PROFILES
+from domains.customers.generator import ProfilesConfig, iter_profiles
+from domains.customers.publish import ProductPublisher, read_descriptor
+from domains.sales.generator import DESCRIPTOR as ORDERS
+from domains.sales.generator import OrderEvent, SalesConfig, iter_orders
+from streammesh.broker.launcher import free_port
+from streammesh.serde import AvroDeserializer
+from streammesh.testing.kafka import kafka_for_tests
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_PER_WORKER = 5000.0
+COMPACT = {"cleanup.policy": "compact"}
+
+
+@dataclass(frozen=True)
+class Latency:
+    count: int
+    p50_ms: float
+    p99_ms: float
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> Latency:
+        if len(samples) < 2:
+            return cls(len(samples), float("nan"), float("nan"))
+        cuts = statistics.quantiles(samples, n=100, method="inclusive")
+        return cls(len(samples), cuts[49], cuts[98])
+
+
+@dataclass(frozen=True)
+class Row:
+    workers: int
+    baseline_rate: float
+    processor_rate: float
+    paced_rate: float
+    baseline: Latency
+    processor: Latency
+
+
+# -- plain consumers: the baseline ------------------------------------------------------------
+
+
+def baseline_consumer(
+    bootstrap: str, registry_url: str, topic: str, group: str, ready: Any, out: Queue[Any]
+) -> None:
+    """Read and decode `topic` until stopped by silence; report (produce ms, decoded ms)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": True,
+            "fetch.wait.max.ms": 5,
+        }
+    )
+    registry = SchemaRegistryClient({"url": registry_url})
+    decode = AvroDeserializer(registry)
+    consumer.subscribe([topic])
+    samples: list[tuple[float, float]] = []
+    idle_since = time.monotonic()
+    announced = False
+    while time.monotonic() - idle_since < 6.0 or not samples:
+        messages = consumer.consume(num_messages=1000, timeout=0.1)
+        if not announced and consumer.assignment():
+            ready.set()
+            announced = True
+        for message in messages:
+            if message.error() is None:
+                decode(message.value())
+                samples.append((float(message.timestamp()[1]), time.time() * 1000))
+        if messages:
+            idle_since = time.monotonic()
+    consumer.close()
+    registry.close()
+    out.put(samples)
+
+
+def run_baseline(
+    bootstrap: str, registry_url: str, topic: str, workers: int, during: Any
+) -> list[tuple[float, float]]:
+    """Start `workers` consumer processes, call `during()` once they are assigned, gather."""
+    context = mp.get_context("spawn")
+    out: Queue[Any] = context.Queue()
+    group = f"bench.baseline.{uuid.uuid4().hex[:8]}"
+    readies = [context.Event() for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=baseline_consumer, args=(bootstrap, registry_url, topic, group, ready, out)
+        )
+        for ready in readies
+    ]
+    for process in processes:
+        process.start()
+    for ready in readies:
+        ready.wait(60)
+    during()
+    samples: list[tuple[float, float]] = []
+    for _ in processes:
+        samples.extend(out.get(timeout=600))
+    for process in processes:
+        process.join(30)
+    return samples
+
+
+# -- the processor ----------------------------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def counts(self) -> dict[str, int]:
+        with contextlib.suppress(httpx.HTTPError):
+            body = httpx.get(f"{self.url}/cltv/stats", timeout=5).json()
+            return dict(body["counts"])
+        return {}
+
+    def partitions(self) -> list[int]:
+        with contextlib.suppress(httpx.HTTPError):
+            return list(httpx.get(f"{self.url}/cltv/stats", timeout=5).json()["partitions"])
+        return []
+
+
+def start_worker(env: dict[str, str], log: Path) -> Worker:
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "domains.marketing.cltv"],
+            cwd=ROOT,
+            env={**os.environ, **env, "STREAMMESH_CLTV_WEB_PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Worker(process, f"http://127.0.0.1:{port}")
+
+
+def total(workers: Sequence[Worker], prefix: str) -> int:
+    return sum(v for w in workers for k, v in w.counts().items() if k.startswith(prefix))
+
+
+def wait_for(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.2)
+
+
+class OutputTimes:
+    """Arrival times of records on the CLTV product, per customer, read in the background."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench.reader.{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "latest",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        self._consumer.subscribe([topic], on_assign=lambda _c, _p: self.assigned.set())
+        self.assigned = threading.Event()
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self._consumer.consume(num_messages=1000, timeout=0.1):
+                self._take(message)
+        self._consumer.close()
+
+    def _take(self, message: Message) -> None:
+        key = message.key()
+        if message.error() is None and key is not None:
+            # the key is Confluent-framed Avro: a 5-byte header, the length varint, the id
+            start = 5
+            while key[start] & 0x80:
+                start += 1
+            self.arrivals[key[start + 1 :].decode()].append(time.time() * 1000)
+            self.count += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+# -- one case ---------------------------------------------------------------------------------
+
+
+def produce(
+    publisher: ProductPublisher, events: Sequence[OrderEvent], rate: float | None
+) -> dict[str, deque[float]]:
+    """Produce `events` (at `rate` per second, or flat out); their produce times per key."""
+    sent: dict[str, deque[float]] = defaultdict(deque)
+    started = time.monotonic()
+    for index, event in enumerate(events):
+        if rate is not None and index % 50 == 0:
+            delay = started + index / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        sent[event.key].append(time.time() * 1000)
+        publisher.publish(event.key, event.value)
+    publisher.flush()
+    return sent
+
+
+@dataclass
+class Case:
+    """The topics and producers of one run, on a broker and registry shared by all runs."""
+
+    bootstrap: str
+    registry_url: str
+    suffix: str
+    topics: dict[str, str]
+    publish: dict[str, ProductPublisher]
+    logs: Path
+
+    @classmethod
+    def create(cls, bootstrap: str, registry_url: str, logs: Path) -> Case:
+        logs.mkdir(parents=True, exist_ok=True)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        suffix = uuid.uuid4().hex[:8]
+        specs = {"orders": (6, {}), "profiles": (6, COMPACT), "cltv": (6, COMPACT)}
+        specs["segments"] = (1, COMPACT)
+        topics = {kind: f"bench.{kind}.{suffix}" for kind in specs}
+        new = [NewTopic(topics[k], num_partitions=n, config=c) for k, (n, c) in specs.items()]
+        for future in admin.create_topics(new, operation_timeout=30).values():
+            future.result(timeout=30)
+        publish = {
+            kind: ProductPublisher(
+                read_descriptor(descriptor),
+                bootstrap_servers=bootstrap,
+                registry_url=registry_url,
+                topic=topics[kind],
+                auto_register_schemas=True,
+            )
+            for kind, descriptor in (("orders", ORDERS), ("profiles", PROFILES))
+        }
+        return cls(bootstrap, registry_url, suffix, topics, publish, logs)
+
+    def close(self) -> None:
+        for publisher in self.publish.values():
+            publisher.close()
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        names = list(self.topics.values())
+        internal = f"bench-cltv-{self.suffix}"
+        names += [t for t in admin.list_topics(timeout=10).topics if t.startswith(internal)]
+        admin.delete_topics(names, operation_timeout=30)
+
+    def worker_env(self) -> dict[str, str]:
+        return {
+            "STREAMMESH_CLTV_APP_ID": f"bench-cltv-{self.suffix}",
+            "STREAMMESH_CLTV_BOOTSTRAP_SERVERS": self.bootstrap,
+            "STREAMMESH_CLTV_REGISTRY_URL": self.registry_url,
+            "STREAMMESH_CLTV_ORDERS_TOPIC": self.topics["orders"],
+            "STREAMMESH_CLTV_PROFILES_TOPIC": self.topics["profiles"],
+            "STREAMMESH_CLTV_CLTV_TOPIC": self.topics["cltv"],
+            "STREAMMESH_CLTV_SEGMENTS_TOPIC": self.topics["segments"],
+            "STREAMMESH_CLTV_AUTO_REGISTER_SCHEMAS": "true",
+            "STREAMMESH_CLTV_LOG_LEVEL": "warning",
+            "STREAMMESH_CLTV_STANDBY_REPLICAS": "0",
+        }
+
+
+def baseline_phase(
+    case: Case, workers: int, paced_orders: list[OrderEvent], rate: float
+) -> tuple[float, Latency]:
+    """Plain consumers read the backlog (orders/s), then orders produced at `rate` (latency)."""
+    marks: dict[str, float] = {}
+
+    def paced_burst() -> None:
+        time.sleep(2.0)  # lets the consumers get through most of the backlog first
+        marks["paced"] = time.time() * 1000
+        produce(case.publish["orders"], paced_orders, rate)
+
+    samples = run_baseline(
+        case.bootstrap, case.registry_url, case.topics["orders"], workers, paced_burst
+    )
+    backlog = sorted((done, sent) for sent, done in samples if sent < marks["paced"])
+    live = [done - sent for sent, done in samples if sent >= marks["paced"]]
+    rate_per_second = len(backlog) / max(1e-3, (backlog[-1][0] - backlog[0][0]) / 1000)
+    return rate_per_second, Latency.of(live)
+
+
+def processor_backlog_phase(case: Case, running: list[Worker], backlog_orders: int) -> float:
+    """Orders/s of the workers through everything produced so far, from their own counts."""
+    times: list[tuple[float, int]] = []
+
+    def done() -> bool:
+        applied = total(running, "orders.")
+        times.append((time.monotonic(), applied))
+        return applied >= backlog_orders
+
+    wait_for(done, 900, "the processor did not finish the backlog")
+    started = next(t for t, n in times if n > 0)
+    finished = next(t for t, n in times if n >= backlog_orders)
+    return backlog_orders / max(1e-3, finished - started)
+
+
+def processor_paced_phase(case: Case, orders: list[OrderEvent], rate: float) -> Latency:
+    """Latency from an order's produce time to its customer's next record on the product."""
+    outputs = OutputTimes(case.bootstrap, case.topics["cltv"])
+    outputs.assigned.wait(30)
+    time.sleep(1.0)
+    sent = produce(case.publish["orders"], orders, rate)
+    wait_for(lambda: outputs.count >= len(orders), 180, "not every order reached the product")
+    outputs.close()
+    return Latency.of(
+        [
+            arrival - produced
+            for key, produced_times in sent.items()
+            for produced, arrival in zip(produced_times, outputs.arrivals[key], strict=False)
+        ]
+    )
+
+
+def run_case(
+    workers: int, args: argparse.Namespace, case: Case, orders: Iterator[OrderEvent]
+) -> Row:
+    running: list[Worker] = []
+    try:
+        for profile in iter_profiles(ProfilesConfig(seed=args.seed, customers=args.customers)):
+            case.publish["profiles"].publish(profile.key, profile.value)
+        produce(case.publish["orders"], list(itertools.islice(orders, args.orders)), None)
+        goal = GOAL_PER_WORKER * workers
+        baseline_paced = list(itertools.islice(orders, int((args.rate or goal) * args.seconds)))
+        baseline_rate, baseline_latency = baseline_phase(
+            case, workers, baseline_paced, args.rate or goal
+        )
+        for index in range(workers):
+            env = {**case.worker_env(), "STREAMMESH_CLTV_DATA_DIR": str(case.logs / f"{index}")}
+            running.append(start_worker(env, case.logs / f"{case.suffix}-{index}.log"))
+        processor_rate = processor_backlog_phase(case, running, args.orders + len(baseline_paced))
+        wait_for(
+            lambda: sorted(p for w in running for p in w.partitions()) == list(range(6)),
+            60,
+            "the workers did not split the partitions",
+        )
+        paced = args.rate or min(goal, 0.8 * processor_rate)
+        latency = processor_paced_phase(
+            case, list(itertools.islice(orders, int(paced * args.seconds))), paced
+        )
+        return Row(workers, baseline_rate, processor_rate, paced, baseline_latency, latency)
+    finally:
+        for worker in running:
+            worker.process.terminate()
+        for worker in running:
+            try:
+                worker.process.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait(30)
+
+
+@contextlib.contextmanager
+def registry_process(bootstrap: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "STREAMMESH_REGISTRY_PORT": str(port),
+        "STREAMMESH_REGISTRY_BOOTSTRAP_SERVERS": bootstrap,
+        "STREAMMESH_REGISTRY_TOPIC": f"_streammesh.bench.{uuid.uuid4().hex[:8]}",
+        "STREAMMESH_REGISTRY_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.registry"], env=env, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _healthy(url), 60, "the registry did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _healthy(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return bool(httpx.get(f"{url}/health", timeout=1).status_code == httpx.codes.OK)
+    return False
+
+
+@contextlib.contextmanager
+def kafka(bootstrap: str | None) -> Iterator[str]:
+    if bootstrap:
+        yield bootstrap
+        return
+    with tempfile.TemporaryDirectory() as state, kafka_for_tests(Path(state)) as under_test:
+        yield under_test.bootstrap_servers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=60_000, help="backlog size")
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=15.0, help="paced phase length")
+    parser.add_argument("--rate", type=float, default=None, help="paced orders per second")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--bootstrap-servers", default=None)
+    args = parser.parse_args()
+    print(
+        f"CLTV processor: {args.orders} backlog orders, {args.customers} customers, paced "
+        f"{args.seconds:.0f}s; {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores"
+    )
+    orders = (event for event in iter_orders(SalesConfig(seed=args.seed, customers=args.customers)))
+    rows = []
+    with (
+        kafka(args.bootstrap_servers) as bootstrap,
+        registry_process(bootstrap) as registry,
+        tempfile.TemporaryDirectory() as logs,
+    ):
+        for workers in args.workers:
+            case = Case.create(bootstrap, registry, Path(logs) / str(workers))
+            try:
+                rows.append(run_case(workers, args, case, orders))
+            finally:
+                case.close()
+    header = (
+        f"{'workers':>7} {'baseline/s':>10} {'cltv/s':>8} {'ratio':>5} {'per worker':>10} "
+        f"{'paced/s':>7} {'base p50':>8} {'base p99':>8} {'cltv p50':>8} {'cltv p99':>8}"
+    )
+    print(header)
+    for r in rows:
+        print(
+            f"{r.workers:>7} {r.baseline_rate:>10.0f} {r.processor_rate:>8.0f} "
+            f"{r.processor_rate / r.baseline_rate:>5.2f} {r.processor_rate / r.workers:>10.0f} "
+            f"{r.paced_rate:>7.0f} {r.baseline.p50_ms:>7.1f}ms {r.baseline.p99_ms:>7.1f}ms "
+            f"{r.processor.p50_ms:>7.1f}ms {r.processor.p99_ms:>7.1f}ms"
+        )
+    print(
+        f"goals: >= {GOAL_PER_WORKER:.0f} orders/s per worker, p99 < 1000 ms, ratio >= 0.5; "
+        "latency is produce -> decoded (baseline) or produce -> CLTV record arrived (cltv)"
+    )
+
+
+if __name__ == "__main__":
+    main()
