@@ -220,24 +220,40 @@ class ProductRecorder:
         self._duration = metrics.check_duration.labels(product)
 
     def record(self, outcome: Outcome, seconds: float, late: bool) -> None:
-        version = outcome.version
+        """Count one record; the loop counts a batch at once with the methods below."""
+        self.checked(outcome.version, 1)
+        self.observe(seconds)
+        if late:
+            self.late(outcome.version, 1)
+        if outcome.failure is not None:
+            self.failed(outcome)
+
+    def checked(self, version: int, count: int) -> None:
         checked = self._checked.get(version)
         if checked is None:
             checked = self._checked[version] = self._metrics.checked.labels(
                 self.product, _version_label(version)
             )
-        checked.inc()
+        checked.inc(count)
+
+    def late(self, version: int, count: int) -> None:
+        counter = self._late.get(version)
+        if counter is None:
+            counter = self._late[version] = self._metrics.late.labels(
+                self.product, _version_label(version)
+            )
+        counter.inc(count)
+
+    def observe(self, seconds: float) -> None:
+        """The time to check one record: every record is observed, none sampled."""
         self._duration.observe(seconds)
-        if late:
-            counter = self._late.get(version)
-            if counter is None:
-                counter = self._late[version] = self._metrics.late.labels(
-                    self.product, _version_label(version)
-                )
-            counter.inc()
+
+    def failed(self, outcome: Outcome) -> None:
+        """Count a failed record by its reason and each rule it broke."""
         failure = outcome.failure
         if failure is None:
             return
+        version = outcome.version
         key = (version, failure.reason.value)
         failed = self._failed.get(key)
         if failed is None:

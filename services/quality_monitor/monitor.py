@@ -121,6 +121,43 @@ class _Batch:
     acknowledged: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What one batch saw of one product, added to its counters once at the batch's end."""
+
+    topic: str
+    product: Watched
+    recorder: ProductRecorder = field(init=False)
+    freshness_ms: int | None = field(init=False)
+    checked: dict[int, int] = field(default_factory=dict)  # by writer schema version
+    late: dict[int, int] = field(default_factory=dict)  # by writer schema version
+    failed: int = 0
+    newest: int | None = None  # the newest event time (else Kafka timestamp) seen
+
+    def __post_init__(self) -> None:
+        self.recorder = self.product.recorder
+        self.freshness_ms = self.product.freshness_ms
+
+    def add(self, outcome: Outcome, timestamp_ms: int | None) -> None:
+        version = outcome.version
+        checked = self.checked
+        checked[version] = checked.get(version, 0) + 1
+        event_ms = outcome.event_time_ms
+        moment = event_ms if event_ms is not None else timestamp_ms
+        if moment is not None and (self.newest is None or moment > self.newest):
+            self.newest = moment
+        if (
+            self.freshness_ms is not None
+            and event_ms is not None
+            and timestamp_ms is not None
+            and timestamp_ms - event_ms > self.freshness_ms
+        ):
+            late = self.late
+            late[version] = late.get(version, 0) + 1
+        if outcome.failure is not None:
+            self.failed += 1
+
+
 class QualityMonitor:
     """Runs the loop in its own thread between `start()` and `stop()`."""
 
@@ -282,10 +319,16 @@ class QualityMonitor:
                 next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
 
     def _process(self, messages: Sequence[Message], producer: Producer) -> _Batch:
+        # The hot path: per record only what varies per record. Counters are tallied here and
+        # added once per batch and product (`_count`); a failure, rare, is counted as it comes.
         batch = _Batch()
         watched = self._watched
         limits = self._limits
         clock = time.perf_counter
+        commit = batch.commit
+        rewind = batch.rewind
+        tallies: dict[str, _Tally] = {}
+        tally: _Tally | None = None
         for message in messages:
             error = message.error()
             if error is not None:
@@ -296,12 +339,17 @@ class QualityMonitor:
             if topic is None or partition is None or offset is None:
                 continue
             key = (topic, partition)
-            if key in batch.rewind:
+            if rewind and key in rewind:
                 continue  # an earlier record of this partition is to be checked again
-            product = watched.get(topic)
-            if product is None:  # a product that left the catalog since the batch was fetched
-                batch.commit[key] = offset + 1
-                continue
+            if tally is None or tally.topic != topic:
+                tally = tallies.get(topic)
+                if tally is None:
+                    product = watched.get(topic)
+                    if product is None:  # a product that left the catalog since the fetch
+                        commit[key] = offset + 1
+                        continue
+                    tally = tallies[topic] = _Tally(topic, product)
+            product = tally.product
             kind, timestamp = message.timestamp()
             timestamp_ms = None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp
             value = message.value()
@@ -310,27 +358,63 @@ class QualityMonitor:
                 outcome = check_record(value, timestamp_ms, product.resolver, limits)
             except CatalogUnavailableError as exc:
                 log.warning("%s: %s; checking again from offset %d", topic, exc, offset)
-                batch.rewind[key] = offset
+                rewind[key] = offset
                 continue
-            self._observe(product, outcome, timestamp_ms, clock() - started)
+            tally.recorder.observe(clock() - started)
+            tally.add(outcome, timestamp_ms)
             if outcome.failure is not None:
-                product.failed += 1
-                headers = dead_letter_headers(
-                    message.headers(),
-                    outcome.failure,
-                    product=product.ref,
-                    subject=product.product.value_subject,
-                    topic=topic,
-                    partition=partition,
-                    offset=offset,
-                    timestamp_ms=timestamp_ms,
-                )
-                letter = (message.key(), value, headers)
-                self._send(producer, batch, dlq_topic(topic), key, offset, letter, product.ref)
-            batch.commit[key] = offset + 1
+                tally.recorder.failed(outcome)
+                self._reject(producer, batch, message, key, offset, product, outcome, timestamp_ms)
+            commit[key] = offset + 1
+        for counted in tallies.values():
+            self._count(counted)
         if batch.letters:
             self._await_letters(producer, batch)
         return batch
+
+    @staticmethod
+    def _count(tally: _Tally) -> None:
+        product, recorder = tally.product, tally.recorder
+        for version, count in tally.checked.items():
+            recorder.checked(version, count)
+        for version, count in tally.late.items():
+            recorder.late(version, count)
+        product.checked += sum(tally.checked.values())
+        product.failed += tally.failed
+        newest = tally.newest
+        if newest is not None and (
+            product.newest_event_ms is None or newest > product.newest_event_ms
+        ):
+            product.newest_event_ms = newest
+
+    def _reject(
+        self,
+        producer: Producer,
+        batch: _Batch,
+        message: Message,
+        source: TopicPartitionKey,
+        offset: int,
+        product: Watched,
+        outcome: Outcome,
+        timestamp_ms: int | None,
+    ) -> None:
+        """Send a failed record's dead letter; its headers are built only here."""
+        assert outcome.failure is not None
+        topic, partition = source
+        headers = dead_letter_headers(
+            message.headers(),
+            outcome.failure,
+            product=product.ref,
+            subject=product.product.value_subject,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            timestamp_ms=timestamp_ms,
+        )
+        letter = (message.key(), message.value(), headers)
+        self._send(
+            producer, batch, dlq_topic(topic), (topic, partition), offset, letter, product.ref
+        )
 
     def _await_letters(self, producer: Producer, batch: _Batch) -> None:
         """Wait for every dead letter's acknowledgement; rewind to the first one refused."""
@@ -377,24 +461,6 @@ class QualityMonitor:
             except BufferError:  # the local queue is full: let deliveries drain it
                 producer.poll(0.1)
         producer.poll(0)
-
-    def _observe(
-        self, product: Watched, outcome: Outcome, timestamp_ms: int | None, elapsed: float
-    ) -> bool:
-        product.checked += 1
-        moment = outcome.event_time_ms if outcome.event_time_ms is not None else timestamp_ms
-        if moment is not None and (
-            product.newest_event_ms is None or moment > product.newest_event_ms
-        ):
-            product.newest_event_ms = moment
-        late = (
-            product.freshness_ms is not None
-            and outcome.event_time_ms is not None
-            and timestamp_ms is not None
-            and timestamp_ms - outcome.event_time_ms > product.freshness_ms
-        )
-        product.recorder.record(outcome, elapsed, late)
-        return late
 
     def _by_ref(self, ref: str) -> Watched:
         for w in self._watched.values():
