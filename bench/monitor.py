@@ -60,7 +60,9 @@ def registry(bootstrap_servers: str) -> Iterator[str]:
     from services.registry.settings import RegistrySettings  # noqa: PLC0415
 
     topic = f"_streammesh.schemas.bench.{uuid.uuid4().hex[:8]}"
-    settings = RegistrySettings(bootstrap_servers=bootstrap_servers, topic=topic)
+    settings = RegistrySettings(
+        bootstrap_servers=bootstrap_servers, topic=topic, auth_enabled=False
+    )
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"

@@ -209,6 +209,7 @@ def run(seconds: int, worker_counts: list[int], bootstrap: str, only: str = "") 
             "STREAMMESH_REGISTRY_BOOTSTRAP_SERVERS": bootstrap,
             "STREAMMESH_REGISTRY_TOPIC": f"_streammesh.bench.{uuid.uuid4().hex[:8]}",
             "STREAMMESH_REGISTRY_LOG_LEVEL": "warning",
+            "STREAMMESH_REGISTRY_AUTH_ENABLED": "false",  # measures the registry, not PBKDF2
         }
         base = f"http://127.0.0.1:{reg_port}"
         floor = f"http://127.0.0.1:{floor_port}"

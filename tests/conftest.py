@@ -106,7 +106,13 @@ def registry_factory(
 
     def start(topic: str | None = None, **overrides: object) -> str:
         settings = RegistrySettings.model_validate(
-            {"bootstrap_servers": bootstrap_servers, "topic": topic or default_topic, **overrides}
+            {
+                "bootstrap_servers": bootstrap_servers,
+                "topic": topic or default_topic,
+                # Tests switch authentication off explicitly unless they test it.
+                "auth_enabled": "auth_file" in overrides,
+                **overrides,
+            }
         )
         ensure_registry_topic(admin, settings.topic)
         return stack.enter_context(serve_in_thread(create_app(settings)))

@@ -33,6 +33,7 @@ from services.registry.catalog.state import CatalogState
 from services.registry.core.records import Record, UnknownRecord, decode, encode
 from services.registry.core.registry import Registry
 from services.registry.core.state import RegistryState
+from services.registry.errors import ConfigurationError
 from services.registry.settings import RegistrySettings, get_settings
 from services.registry.storage import Apply, Entry, KafkaLog
 
@@ -119,11 +120,19 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     app.add_middleware(
         PrimaryReplicaMiddleware, position=lambda: kafka_log.position, forwarder=forwarder
     )
-    if settings.auth_file is not None:
+    if settings.auth_enabled:
+        if settings.auth_file is None:
+            raise ConfigurationError(
+                "Authentication is on by default: set STREAMMESH_REGISTRY_AUTH_FILE to a users "
+                "file (`streammesh registry add-user FILE NAME ...`), or switch it off "
+                "explicitly with STREAMMESH_REGISTRY_AUTH_ENABLED=false"
+            )
         # Inside the wire (errors are negotiated), outside forwarding (replicas check first).
         authenticator = Authenticator(load_users(settings.auth_file))
         app.add_middleware(
             AuthMiddleware, authenticator=authenticator, authorizer=DomainAuthorizer()
         )
+    else:
+        log.warning("registry authentication is OFF (STREAMMESH_REGISTRY_AUTH_ENABLED=false)")
     app.add_middleware(WireMiddleware)  # outermost: routing on the raw path, negotiation
     return app

@@ -90,6 +90,15 @@ def load_users(path: Path) -> dict[str, User]:
         raise ValueError(f"Cannot read the registry's users from {path}: {error}") from error
 
 
+def add_user(path: Path, name: str, password: str, role: Role, domains: tuple[str, ...]) -> None:
+    """Add or replace ``name`` in the users file (created if missing), password hashed."""
+    users = load_users(path) if path.exists() else {}
+    users[name] = User(password=hash_password(password), role=role, domains=domains)
+    document = UserFile(users=users).model_dump(mode="json")
+    path.write_text(yaml.safe_dump(document, sort_keys=True))
+    path.chmod(0o600)
+
+
 class Authenticator:
     """Checks Basic credentials; a verified (user, password) pair is remembered, because
     PBKDF2 is slow on purpose and reads by id are the mesh's hot path."""

@@ -286,3 +286,7 @@ class PolicyViolationError(UnprocessableError):
 
 class LifecycleError(UnprocessableError):
     default_error_code = ErrorCode.INVALID_LIFECYCLE
+
+
+class ConfigurationError(StreamMeshError):
+    """The registry's settings cannot work together; raised at start, never per request."""

@@ -32,9 +32,14 @@ class RegistrySettings(BaseSettings):
         default=None,
         description="URL of the primary to forward writes to; unset: this instance is the primary.",
     )
+    auth_enabled: bool = Field(
+        default=True,
+        description="Domain authentication, on by default; switch it off explicitly with "
+        "STREAMMESH_REGISTRY_AUTH_ENABLED=false (local development only).",
+    )
     auth_file: Path | None = Field(
         default=None,
-        description="YAML of users (see services/registry/auth.py); unset: no authentication.",
+        description="YAML of users with hashed passwords (`streammesh registry add-user`).",
     )
     monitor_url: str | None = Field(
         default=None,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from streammesh.cli.output import fail
 
 registry_app = typer.Typer(help="The schema registry and data-product catalog service.")
 
@@ -30,3 +33,28 @@ def serve(
     }
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     run(RegistrySettings(**overrides))
+
+
+@registry_app.command("add-user")
+def add_user(
+    users_file: Annotated[Path, typer.Argument(help="The users file (created if missing).")],
+    name: Annotated[str, typer.Argument(help="The principal, e.g. the domain's name.")],
+    role: Annotated[str, typer.Option(help="owner, reader or admin.")] = "owner",
+    domain: Annotated[
+        list[str] | None, typer.Option(help="A domain an owner writes (repeatable).")
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="PASSWORD"),
+    ] = "",
+) -> None:
+    """Add a principal to the registry's users file; only a hash of the password is kept."""
+    from services.registry import auth  # noqa: PLC0415 - heavy, only here
+
+    try:
+        chosen = auth.Role(role)
+    except ValueError:
+        fail(f"unknown role {role!r}: owner, reader or admin")
+    domains = tuple(domain or (() if chosen is not auth.Role.OWNER else (name,)))
+    auth.add_user(users_file, name, password, chosen, domains)
+    typer.echo(f"{name} ({chosen.value}, domains {list(domains)}) written to {users_file}")

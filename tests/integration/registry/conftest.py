@@ -25,7 +25,7 @@ def shared_registry(
     """One registry for a whole module, on a log topic of its own; tests use distinct subjects."""
     topic = unique_name(request, "_streammesh.schemas")
     settings = RegistrySettings.model_validate(
-        {"bootstrap_servers": bootstrap_servers, "topic": topic}
+        {"bootstrap_servers": bootstrap_servers, "topic": topic, "auth_enabled": False}
     )
     ensure_registry_topic(admin, topic)
     with serve_in_thread(create_app(settings)) as url:

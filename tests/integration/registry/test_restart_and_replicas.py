@@ -48,7 +48,7 @@ def log_topic(topic_factory: TopicFactory) -> str:
 @pytest.fixture
 def settings(bootstrap_servers: str, log_topic: str) -> RegistrySettings:
     return RegistrySettings.model_validate(
-        {"bootstrap_servers": bootstrap_servers, "topic": log_topic}
+        {"bootstrap_servers": bootstrap_servers, "topic": log_topic, "auth_enabled": False}
     )
 
 

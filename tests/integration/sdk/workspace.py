@@ -90,7 +90,12 @@ def running_registry(bootstrap_servers: str, admin: AdminClient, **overrides: An
 
     topic = f"_streammesh.schemas.sdk.{uuid.uuid4().hex[:8]}"
     settings = RegistrySettings.model_validate(
-        {"bootstrap_servers": bootstrap_servers, "topic": topic, **overrides}
+        {
+            "bootstrap_servers": bootstrap_servers,
+            "topic": topic,
+            "auth_enabled": "auth_file" in overrides,
+            **overrides,
+        }
     )
     ensure_registry_topic(admin, topic)
     try:

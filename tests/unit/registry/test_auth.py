@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.registry.app import create_app
 from services.registry.auth import (
     Authenticator,
     AuthMiddleware,
@@ -16,12 +17,14 @@ from services.registry.auth import (
     Principal,
     Role,
     User,
+    add_user,
     hash_password,
     load_users,
     subject_domain,
     verify_password,
 )
-from services.registry.errors import ForbiddenError, UnauthorizedError
+from services.registry.errors import ConfigurationError, ForbiddenError, UnauthorizedError
+from services.registry.settings import RegistrySettings
 
 
 def basic(user: str, password: str) -> bytes:
@@ -141,3 +144,20 @@ def test_only_probes_and_the_page_files_are_open(authenticator: Authenticator) -
             assert answer.headers["www-authenticate"] == 'Basic realm="StreamMesh"'
         auth = {"Authorization": basic("sales", "s3cret").decode()}
         assert client.get("/products", headers=auth).status_code == 200
+
+
+def test_authentication_is_on_unless_switched_off_explicitly(tmp_path: Path) -> None:
+    assert RegistrySettings().auth_enabled
+    with pytest.raises(ConfigurationError, match="STREAMMESH_REGISTRY_AUTH_ENABLED=false"):
+        create_app(RegistrySettings())
+    create_app(RegistrySettings(auth_enabled=False))  # explicit: starts without users
+
+
+def test_add_user_keeps_only_a_hash(tmp_path: Path) -> None:
+    path = tmp_path / "users.yaml"
+    add_user(path, "sales", "pa55word", Role.OWNER, ("sales",))
+    add_user(path, "ops", "r00t", Role.ADMIN, ())
+    assert "pa55word" not in path.read_text()
+    users = load_users(path)
+    assert verify_password("pa55word", users["sales"].password)
+    assert (users["ops"].role, users["sales"].domains) == (Role.ADMIN, ("sales",))
