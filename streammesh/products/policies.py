@@ -10,10 +10,11 @@ registry decides that with its compatibility check when the schema is registered
 product's subject; a breaking change then has to ship as `v<major + 1>` on a new topic.
 """
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import PurePosixPath
 
@@ -28,6 +29,7 @@ from streammesh.products.descriptor import (
 )
 from streammesh.products.errors import AvroSchemaError
 from streammesh.products.loader import SchemaLoader
+from streammesh.products.settings import GovernanceSettings
 
 #: Finds a product in the catalog by `<domain>.<product>.v<major>`; None if there is none.
 ProductLookup = Callable[[str], Descriptor | None]
@@ -80,6 +82,7 @@ class PolicyContext:
     path: PurePosixPath | None
     """The descriptor file relative to the repository root, when it came from one."""
     today: date
+    settings: GovernanceSettings = dataclasses.field(default_factory=GovernanceSettings)
 
 
 Policy = Callable[[PolicyContext], Iterable[Violation]]
@@ -282,11 +285,22 @@ def _deprecation(ctx: PolicyContext) -> Iterator[Violation]:
             "a deprecated product needs deprecation.sunset and deprecation.successor",
         )
         return
+    previous = ctx.known_products(d.ref)
+    # The notice period applies when a deprecation is declared or changed, not on re-apply.
+    declared_now = previous is None or previous.deprecation != deprecation
+    notice = timedelta(days=ctx.settings.min_sunset_days)
     if deprecation.sunset <= ctx.today:
         yield Violation(
             "lifecycle.sunset",
             f"deprecation.sunset {deprecation.sunset} must be in the future "
             "(or set status: retired)",
+        )
+    elif declared_now and deprecation.sunset < ctx.today + notice:
+        yield Violation(
+            "lifecycle.sunset",
+            f"deprecation.sunset {deprecation.sunset} must be at least "
+            f"{ctx.settings.min_sunset_days} days ahead, so consumers can move "
+            "(STREAMMESH_GOVERNANCE_MIN_SUNSET_DAYS)",
         )
     if not deprecation.successor:
         yield Violation("lifecycle.successor", "a deprecated product must name its successor")
@@ -343,6 +357,7 @@ def check_descriptor(
     path: PurePosixPath | None = None,
     today: date | None = None,
     policies: Iterable[Policy] = POLICIES,
+    settings: GovernanceSettings | None = None,
 ) -> list[Violation]:
     """Run `policies` on `descriptor`; an empty list means it may be applied."""
     errors: list[str] = []
@@ -356,6 +371,7 @@ def check_descriptor(
         known_products=known_products,
         path=path,
         today=today or datetime.now(UTC).date(),
+        settings=settings or GovernanceSettings(),
     )
     return [violation for policy in policies for violation in policy(ctx)]
 

@@ -36,7 +36,7 @@ from services.registry.errors import (
     SubjectNotFoundError,
     UnprocessableEntityError,
 )
-from services.registry.models import Metadata, RuleSet
+from services.registry.models import Config, Metadata, RuleSet
 from streammesh.products.contract import compile_contract
 from streammesh.products.descriptor import Deprecation, Descriptor, Status
 from streammesh.products.errors import AvroSchemaError, ContractError
@@ -44,6 +44,7 @@ from streammesh.products.loader import SchemaLoader
 from streammesh.products.policies import Severity, check_descriptor, lifecycle
 
 Entry = tuple[bytes, bytes | None]
+_TOO_WEAK = frozenset({"NONE", "FORWARD", "FORWARD_TRANSITIVE"})
 
 
 class EntryWriter(Protocol):
@@ -212,6 +213,11 @@ class Catalog:
             value_subject, key_subject = f"{d.topic.name}-value", f"{d.topic.name}-key"
             metadata = Metadata.model_validate(contract.metadata)
             rule_set = RuleSet.model_validate(contract.rule_set)
+            # Governance: a product's value subject is at least BACKWARD, so consumers never
+            # meet a record they cannot read; a weaker level is raised for this subject.
+            level = self.registry.effective_config(value_subject).compatibilityLevel
+            if level in _TOO_WEAK:
+                await self.registry.set_config(value_subject, Config(compatibilityLevel="BACKWARD"))
             # Check both subjects before registering either, so a refusal registers nothing.
             self._check_compatible(value_subject, contract.schema)
             if body.key_schema is not None:

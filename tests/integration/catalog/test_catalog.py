@@ -154,6 +154,15 @@ def test_impact_of_a_breaking_change_names_downstream_products_and_consumers(
     assert any("channel" in message for message in report["messages"])
 
 
+def test_apply_raises_a_weak_compatibility_to_backward(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        assert client.put("/config", json={"compatibility": "NONE"}).status_code == 200
+        assert put(client, "sales/products/orders.yaml").status_code == 200
+        config = client.get("/config/sales.orders.v1-value").json()
+        assert config["compatibilityLevel"] == "BACKWARD"
+        assert client.get("/config").json()["compatibilityLevel"] == "NONE"  # others untouched
+
+
 def test_a_policy_violation_registers_nothing(url: str) -> None:
     with httpx.Client(base_url=url, timeout=30) as client:
         refused = put(
