@@ -10,7 +10,6 @@ are likelier to move, mostly upwards), spread over the simulated history.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import random
 from collections.abc import Iterator, Sequence
@@ -24,10 +23,9 @@ from domains.customers.population import (
     population,
 )
 from domains.customers.publish import (
-    ProductPublisher,
-    apply_product,
+    generator_parser,
     paced,
-    read_descriptor,
+    publisher_from_args,
     stamped_now,
 )
 
@@ -98,34 +96,10 @@ def iter_segment_changes(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--customers", type=int, default=1000)
+    parser = generator_parser(__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=0, help="segment moves after signup")
-    parser.add_argument("--rate", type=float, default=None, help="records per second")
-    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
-    parser.add_argument("--registry-url", default="http://127.0.0.1:8081")
-    parser.add_argument("--topic", default=None, help="default: the product's topic")
-    parser.add_argument(
-        "--live", action="store_true", help="stamp each record's event time with the wall clock"
-    )
-    parser.add_argument("--apply", action="store_true", help="create and register the product")
-    parser.add_argument(
-        "--auto-register", action="store_true", help="register the schema under the topic"
-    )
     args = parser.parse_args(argv)
-    descriptor = read_descriptor(DESCRIPTOR)
-    if args.apply:
-        apply_product(
-            DESCRIPTOR, bootstrap_servers=args.bootstrap_servers, registry_url=args.registry_url
-        )
-    publisher = ProductPublisher(
-        descriptor,
-        bootstrap_servers=args.bootstrap_servers,
-        registry_url=args.registry_url,
-        topic=args.topic,
-        auto_register_schemas=args.auto_register,
-    )
+    publisher = publisher_from_args(args, DESCRIPTOR)
     config = ProfilesConfig(seed=args.seed, customers=args.customers, changes=args.changes)
     count = 0
     for event in paced(iter_profiles(config), args.rate):

@@ -12,6 +12,7 @@ These helpers stand in for the platform SDK's producer until it lands.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -182,3 +183,39 @@ def paced(items: Iterable[T], rate: float | None) -> Iterator[T]:
         if delay > 0:
             time.sleep(delay)
         yield item
+
+
+def generator_parser(description: str) -> argparse.ArgumentParser:
+    """The options every domain generator shares; each adds its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=None, help="records per second")
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    parser.add_argument("--registry-url", default="http://127.0.0.1:8081")
+    parser.add_argument("--topic", default=None, help="default: the product's topic")
+    parser.add_argument(
+        "--live", action="store_true", help="stamp each record's event time with the wall clock"
+    )
+    parser.add_argument("--apply", action="store_true", help="create and register the product")
+    parser.add_argument(
+        "--auto-register", action="store_true", help="register the schema under the topic"
+    )
+    return parser
+
+
+def publisher_from_args(args: argparse.Namespace, descriptor_file: str) -> ProductPublisher:
+    """Apply the product if asked, then a publisher for it, as `generator_parser` configured."""
+    if args.apply:
+        apply_product(
+            descriptor_file,
+            bootstrap_servers=args.bootstrap_servers,
+            registry_url=args.registry_url,
+        )
+    return ProductPublisher(
+        read_descriptor(descriptor_file),
+        bootstrap_servers=args.bootstrap_servers,
+        registry_url=args.registry_url,
+        topic=args.topic,
+        auto_register_schemas=args.auto_register,
+    )

@@ -22,7 +22,6 @@ Event times advance by exponential gaps (`mean_gap_ms`) from `start_ms`, in simu
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import random
 import uuid
@@ -33,10 +32,9 @@ from enum import StrEnum
 
 from domains.customers.population import DEFAULT_START_MS, Segment, population
 from domains.customers.publish import (
-    ProductPublisher,
-    apply_product,
+    generator_parser,
     paced,
-    read_descriptor,
+    publisher_from_args,
     stamped_now,
 )
 
@@ -197,36 +195,12 @@ def _corrupt(rng: random.Random, value: dict[str, object]) -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--customers", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=None, help="orders per second")
+    parser = generator_parser(__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=None, help="stop after N events")
     parser.add_argument("--bad-ratio", type=float, default=0.0)
     parser.add_argument("--duplicate-ratio", type=float, default=0.0)
-    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
-    parser.add_argument("--registry-url", default="http://127.0.0.1:8081")
-    parser.add_argument("--topic", default=None, help="default: the product's topic")
-    parser.add_argument(
-        "--live", action="store_true", help="stamp each record's event time with the wall clock"
-    )
-    parser.add_argument("--apply", action="store_true", help="create and register the product")
-    parser.add_argument(
-        "--auto-register", action="store_true", help="register the schema under the topic"
-    )
     args = parser.parse_args(argv)
-    descriptor = read_descriptor(DESCRIPTOR)
-    if args.apply:
-        apply_product(
-            DESCRIPTOR, bootstrap_servers=args.bootstrap_servers, registry_url=args.registry_url
-        )
-    publisher = ProductPublisher(
-        descriptor,
-        bootstrap_servers=args.bootstrap_servers,
-        registry_url=args.registry_url,
-        topic=args.topic,
-        auto_register_schemas=args.auto_register,
-    )
+    publisher = publisher_from_args(args, DESCRIPTOR)
     config = SalesConfig(
         seed=args.seed,
         customers=args.customers,
