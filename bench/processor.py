@@ -414,6 +414,7 @@ def registry_process(bootstrap: str) -> Iterator[str]:
         "STREAMMESH_REGISTRY_BOOTSTRAP_SERVERS": bootstrap,
         "STREAMMESH_REGISTRY_TOPIC": f"_streammesh.bench.{uuid.uuid4().hex[:8]}",
         "STREAMMESH_REGISTRY_LOG_LEVEL": "warning",
+        "STREAMMESH_REGISTRY_AUTH_ENABLED": "false",  # a throwaway registry on loopback
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "services.registry"], env=env, stdout=subprocess.DEVNULL

@@ -15,6 +15,9 @@ Queries: `GET /cltv/customers/{customer_id}` and `GET /cltv/segments/{segment}`,
 any worker: `table_route` forwards a request to the worker owning the key's partition. The
 state table's customer keys are the ids' UTF-8 bytes, hashed by murmur2 like the generators
 place the inputs, so the router finds the owner.
+
+Writes (changelog records, products, partials) go through one `DirectProducer`, flushed before
+every offset commit; Faust still consumes, recovers tables, rebalances and serves the views.
 """
 
 from __future__ import annotations
