@@ -115,7 +115,8 @@ def test_lineage_is_transitive_both_ways(http: httpx.Client) -> None:
 
 def _reading_group(bootstrap: str, admin: AdminClient, topic: str, group: str) -> None:
     with contextlib.suppress(KafkaException):  # another test may have made it
-        admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+        # the product's own partition count: other tests apply this very topic
+        admin.create_topics([NewTopic(topic, 6, 1)])[topic].result(timeout=30)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     consumer.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
     consumer.close()
