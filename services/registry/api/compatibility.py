@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from services.registry.api.deps import Normalize, RegistryDep, Subject, flag
 from services.registry.api.subjects import SchemaRequest, version_param
 from services.registry.api.wire import RegistryRoute
+from services.registry.core.registry import Registry, Version
 from services.registry.models import CompatibilityCheck
 
 router = APIRouter(
@@ -23,14 +24,7 @@ async def check_version(
     normalize: Normalize,
     verbose: str | None = None,
 ) -> CompatibilityCheck:
-    return registry.check_compatibility(
-        subject,
-        version_param(version),
-        body.schema_,
-        references=body.references,
-        normalize=normalize,
-        verbose=flag(verbose),
-    )
+    return _check(registry, subject, version_param(version), body, normalize, verbose)
 
 
 @router.post("/{subject}/versions")
@@ -41,9 +35,21 @@ async def check_all(
     normalize: Normalize,
     verbose: str | None = None,
 ) -> CompatibilityCheck:
+    return _check(registry, subject, None, body, normalize, verbose)
+
+
+def _check(
+    registry: Registry,
+    subject: str,
+    version: Version | None,
+    body: SchemaRequest,
+    normalize: bool,
+    verbose: str | None,
+) -> CompatibilityCheck:
+    """Against one version, or (None) against the versions the subject's level checks."""
     return registry.check_compatibility(
         subject,
-        None,
+        version,
         body.schema_,
         references=body.references,
         normalize=normalize,

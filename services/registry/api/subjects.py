@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,16 @@ class SchemaRequest(BaseModel):
     ruleSet: RuleSet | None = None  # noqa: N815
     id: int | None = None
     version: int | None = None
+
+
+class RegistrationFields(TypedDict):
+    """What a register request says besides the subject, the schema and explicit ids."""
+
+    schema_type: str | None
+    references: list[SchemaReference]
+    metadata: Metadata | None
+    rule_set: RuleSet | None
+    normalize: bool
 
 
 def version_param(version: str) -> Version:
@@ -87,33 +97,27 @@ async def register(
     body: SchemaRequest,
     normalize: Normalize,
 ) -> SchemaId | Response:
+    fields: RegistrationFields = {
+        "schema_type": body.schemaType,
+        "references": body.references,
+        "metadata": body.metadata,
+        "rule_set": body.ruleSet,
+        "normalize": normalize,
+    }
+    explicit_id = body.id if body.id is not None and body.id >= 0 else None
+    explicit_version = body.version if body.version is not None and body.version > 0 else None
     if forwarder is not None:
         # A replica: answer a re-registration (it writes nothing), forward the rest.
-        existing = registry.registered_id(
-            subject,
-            body.schema_,
-            schema_type=body.schemaType,
-            references=body.references,
-            metadata=body.metadata,
-            rule_set=body.ruleSet,
-            normalize=normalize,
-        )
-        if existing is not None and body.id is None and body.version is None:
-            return SchemaId(id=existing)
+        if body.id is None and body.version is None:
+            existing = registry.registered_id(subject, body.schema_, **fields)
+            if existing is not None:
+                return SchemaId(id=existing)
         raw_path, query = scope_target(request.scope)
         return await forwarder.forward(
             "POST", raw_path, query, request.scope["headers"], await request.body()
         )
     return await registry.register(
-        subject,
-        body.schema_,
-        schema_type=body.schemaType,
-        references=body.references,
-        metadata=body.metadata,
-        rule_set=body.ruleSet,
-        normalize=normalize,
-        id=body.id if body.id is not None and body.id >= 0 else None,
-        version=body.version if body.version is not None and body.version > 0 else None,
+        subject, body.schema_, **fields, id=explicit_id, version=explicit_version
     )
 
 
