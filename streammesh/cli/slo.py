@@ -32,20 +32,24 @@ Out = Annotated[Path | None, typer.Option(help="Write here instead of standard o
 
 
 def _objectives(root: Path, registry: str | None, freshness: float) -> list[Objective]:
+    """Every product's SLO objectives, from the checkout or the catalog; exit 1 on failure."""
     # Heavy imports only for this command.
     from services.quality_monitor.slo import objectives  # noqa: PLC0415
     from streammesh.products.loader import iter_descriptor_files, load_descriptor  # noqa: PLC0415
 
-    if registry is None:
-        descriptors = [load_descriptor(p) for p in iter_descriptor_files(root)]
-    else:
-        import httpx  # noqa: PLC0415
+    try:
+        if registry is None:
+            descriptors = [load_descriptor(p) for p in iter_descriptor_files(root)]
+        else:
+            import httpx  # noqa: PLC0415
 
-        from services.quality_monitor.catalog import CatalogReader  # noqa: PLC0415
+            from services.quality_monitor.catalog import CatalogReader  # noqa: PLC0415
 
-        with httpx.Client(base_url=registry, timeout=30) as http:
-            descriptors = [p.descriptor for p in CatalogReader(http).active_products()]
-    return objectives(descriptors, freshness)
+            with httpx.Client(base_url=registry, timeout=30) as http:
+                descriptors = [p.descriptor for p in CatalogReader(http).active_products()]
+        return objectives(descriptors, freshness)
+    except StreamMeshError as error:
+        fail(error)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -67,11 +71,7 @@ def rules(
     """Recording rules of every SLI and multi-window, multi-burn-rate alerts per product SLO."""
     from services.quality_monitor.slo import render_rules  # noqa: PLC0415
 
-    try:
-        found = _objectives(root, registry, freshness_objective)
-    except StreamMeshError as error:
-        fail(error)
-    _write(render_rules(found), out)
+    _write(render_rules(_objectives(root, registry, freshness_objective)), out)
 
 
 @slo_app.command("tests")
@@ -87,8 +87,5 @@ def alert_tests(
     """promtool unit tests that fire, and do not fire, every burn-rate alert of `rules`."""
     from services.quality_monitor.slo import render_alert_tests  # noqa: PLC0415
 
-    try:
-        found = _objectives(root, registry, freshness_objective)
-    except StreamMeshError as error:
-        fail(error)
+    found = _objectives(root, registry, freshness_objective)
     _write(render_alert_tests(found, rules_file), out)
