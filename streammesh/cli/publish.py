@@ -18,9 +18,9 @@ from streammesh.cli.output import ExitCode, OutputFormat, OutputOption, emit_jso
 from streammesh.sdk import (
     ContractViolation,
     JsonConverter,
-    Outcome,
     ProductProducer,
     RecordConversionError,
+    Refusal,
 )
 from streammesh.sdk.errors import SdkError
 
@@ -30,6 +30,7 @@ class Line:
     """One input line: the record ready to publish, or why it cannot be."""
 
     number: int
+    text: str
     record: dict[str, Any] | None = None
     key: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -55,18 +56,18 @@ def read_lines(
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Line(number, error=f"not JSON: {exc.msg} (column {exc.colno})")
+            yield Line(number, text, error=f"not JSON: {exc.msg} (column {exc.colno})")
             continue
         raw_key: Any = None
         headers: dict[str, str] = {}
         if envelope:
             if not isinstance(data, dict) or "value" not in data:
-                yield Line(number, error='an envelope line is {"key": ..., "value": {...}}')
+                yield Line(number, text, error='an envelope line is {"key": ..., "value": {...}}')
                 continue
             raw_key, headers, data = data.get("key"), data.get("headers") or {}, data["value"]
         if key_field is not None:
             if not isinstance(data, dict) or key_field not in data:
-                yield Line(number, error=f"the record has no {key_field!r} field for the key")
+                yield Line(number, text, error=f"the record has no {key_field!r} field for the key")
                 continue
             raw_key = data[key_field]
         try:
@@ -75,12 +76,12 @@ def read_lines(
                 key.from_json(raw_key) if key is not None and raw_key is not None else raw_key
             )
         except RecordConversionError as exc:
-            yield Line(number, error=str(exc))
+            yield Line(number, text, error=str(exc))
             continue
         if not isinstance(record, dict):
-            yield Line(number, error="a product record is a JSON object")
+            yield Line(number, text, error="a product record is a JSON object")
             continue
-        yield Line(number, record, converted_key, {k: str(v) for k, v in headers.items()})
+        yield Line(number, text, record, converted_key, {k: str(v) for k, v in headers.items()})
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Summary:
     sent: int = 0
     delivered: int = 0
     failed: int = 0
+    dead_lettered: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -97,6 +99,7 @@ class Summary:
             "sent": self.sent,
             "delivered": self.delivered,
             "failed": self.failed,
+            "dead_lettered": self.dead_lettered,
             "refused": self.refused,
         }
 
@@ -119,12 +122,18 @@ def publish(
     envelope: Annotated[
         bool, typer.Option(help='Lines are {"key": ..., "value": {...}, "headers": {...}}.')
     ] = False,
+    dlq: Annotated[
+        bool, typer.Option("--dlq", help="Send refused lines to <topic>.dlq with their reasons.")
+    ] = False,
     output: OutputFormat = OutputOption,
 ) -> None:
     """Publish JSON lines as records of a product, each validated by its contract first.
 
     Decimals may be strings or numbers, timestamps ISO-8601 strings or epoch milliseconds.
     Refused lines are reported with their reasons; exit code 1 if any line was refused.
+    With --dlq every refused line goes to the product's dead-letter topic as well (the
+    record, or the line as read when it is not a record), and the exit code is 0 unless a
+    send failed: nothing was lost.
     """
     stream: TextIO
     if file == "-":
@@ -150,33 +159,41 @@ def publish(
                 task = bar.add_task("publishing", total=total)
                 for line in lines:
                     bar.advance(task)
-                    _publish_line(producer, line, summary)
+                    _publish_line(producer, line, summary, dlq=dlq)
             producer.flush()
             summary.delivered, summary.failed = producer.delivered, producer.failed
+            summary.dead_lettered = producer.dead_lettered
     finally:
         if stream is not sys.stdin:
             stream.close()
     _report(summary, output)
-    if summary.refused or summary.failed:
+    if summary.failed or (summary.refused and not dlq):
         raise typer.Exit(ExitCode.ERROR)
 
 
-def _publish_line(producer: ProductProducer, line: Line, summary: Summary) -> None:
+def _publish_line(producer: ProductProducer, line: Line, summary: Summary, *, dlq: bool) -> None:
+    """Publish one line, or record why not; with `dlq` a refused line is also dead-lettered
+    as it was read, so what the sender fixes and sends again is exactly what failed."""
+    key: bytes | None = None  # the key only when it fitted the key schema
     if line.record is None:
-        summary.refused.append({"line": line.number, "reasons": [line.error], "rules": []})
-        return
-    try:
-        outcome = producer.publish(line.record, key=line.key, headers=line.headers or None)
-    except ContractViolation as exc:
-        summary.refused.append(
-            {"line": line.number, "reasons": list(exc.reasons), "rules": list(exc.rules)}
-        )
-        return
-    except SdkError as exc:  # a key that does not fit the key schema
-        summary.refused.append({"line": line.number, "reasons": [str(exc)], "rules": []})
-        return
-    if outcome is Outcome.SENT:
-        summary.sent += 1
+        refusal, fmt = Refusal((), (line.error or "not a record",)), "text"
+    else:
+        try:
+            producer.publish(line.record, key=line.key, headers=line.headers or None)
+        except ContractViolation as exc:
+            refusal, fmt = Refusal(exc.rules, exc.reasons), "json"
+            key = producer.serialize_key(line.key)
+        except SdkError as exc:  # a key that does not fit the key schema
+            refusal, fmt = Refusal((), (str(exc),)), "json"
+        else:
+            summary.sent += 1
+            return
+    summary.refused.append(
+        {"line": line.number, "reasons": list(refusal.reasons), "rules": list(refusal.rules)}
+    )
+    if dlq:
+        payload = line.text.rstrip("\r\n").encode()
+        producer.dead_letter(payload, refusal, fmt=fmt, key=key, headers=line.headers or None)
 
 
 def _report(summary: Summary, output: OutputFormat) -> None:
@@ -187,7 +204,8 @@ def _report(summary: Summary, output: OutputFormat) -> None:
         for reason in refusal["reasons"]:
             console.print(f"[red]line {refusal['line']}[/]: {escape(str(reason))}")
     failed = f", {summary.failed} failed delivery" if summary.failed else ""
+    dead = f" ({summary.dead_lettered} to the dead-letter topic)" if summary.dead_lettered else ""
     console.print(
         f"{summary.product}: {summary.sent} sent, {summary.delivered} delivered, "
-        f"{len(summary.refused)} refused{failed}"
+        f"{len(summary.refused)} refused{dead}{failed}"
     )

@@ -39,7 +39,8 @@ from streammesh.serde import AvroSerializer, SchemaRegistry, SerdeError
 DLQ_REASON_HEADER = "__streammesh.reason"
 DLQ_RULES_HEADER = "__streammesh.rules"
 DLQ_PRODUCT_HEADER = "__streammesh.product"
-#: `avro` (the value in the product's wire format) or `json` (it did not fit the schema).
+#: `avro` (the value in the product's wire format), `json` (it did not fit the schema) or
+#: `text` (input that never became a record, as `streammesh publish --dlq` read it).
 DLQ_FORMAT_HEADER = "__streammesh.format"
 #: `__streammesh.reason` values: the quality monitor's names for the same failures.
 REASON_RULE_VIOLATION = "rule_violation"
@@ -173,11 +174,11 @@ class ProductProducer:
         Raises `ContractViolation` for a refused record (or dead-letters it with
         `on_invalid="dlq"`), `SdkError` if the key does not fit the key schema.
         """
-        key_bytes = self._key(key)
+        key_bytes = self.serialize_key(key)
         payload, refusal = self._validator.check(record)
-        callback = self._callback(on_delivery)
-        stamp = _millis(timestamp)
         if refusal is None:
+            callback = self._callback(on_delivery)
+            stamp = _millis(timestamp)
             self._produce(self.topic, payload, key_bytes, _headers(headers), stamp, callback)
             self.sent += 1
             return Outcome.SENT
@@ -187,6 +188,33 @@ class ProductProducer:
         if payload is None:  # it does not fit the Avro schema: keep it readable as JSON
             fmt = "json"
             payload = json.dumps(to_json(record), sort_keys=True).encode()
+        return self.dead_letter(
+            payload,
+            refusal,
+            fmt=fmt,
+            key=key_bytes,
+            headers=headers,
+            timestamp=timestamp,
+            on_delivery=on_delivery,
+        )
+
+    def dead_letter(
+        self,
+        payload: bytes,
+        refusal: Refusal,
+        *,
+        fmt: str,
+        key: bytes | None = None,
+        headers: Headers | None = None,
+        timestamp: datetime | int | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> Outcome:
+        """Send `payload` to the product's dead-letter topic with headers saying why.
+
+        `fmt` names what the payload is (`avro`, `json` or `text`), so a reader can decode it;
+        `publish` calls this for refused records with `on_invalid="dlq"`, and a caller can send
+        input that never became a record (a line that is not JSON) the same way.
+        """
         dlq_headers = _headers(headers)
         if refusal.rules:  # Confluent's serdes read __rule.name as "this rule already failed"
             dlq_headers.append((DLQ_RULE_NAME_HEADER, refusal.rules[0].encode()))
@@ -201,11 +229,14 @@ class ProductProducer:
             (DLQ_PRODUCT_HEADER, self.product.ref.encode()),
             (DLQ_FORMAT_HEADER, fmt.encode()),
         ]
-        self._produce(self.dlq_topic, payload, key_bytes, dlq_headers, stamp, callback)
+        callback = self._callback(on_delivery)
+        self._produce(self.dlq_topic, payload, key, dlq_headers, _millis(timestamp), callback)
         self.dead_lettered += 1
         return Outcome.DEAD_LETTERED
 
-    def _key(self, key: Any) -> bytes | None:
+    def serialize_key(self, key: Any) -> bytes | None:
+        """`key` as this product's records carry it: Avro in the wire format when the product
+        has a key schema, else UTF-8 text or the bytes given; `SdkError` if it does not fit."""
         if key is None:
             return None
         if self._key_serializer is None:

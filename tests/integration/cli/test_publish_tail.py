@@ -1,11 +1,13 @@
-"""`publish` sends the good lines of a file and reports each bad one with its reason (exit 1);
-`tail` prints them back decoded, JSON-safe."""
+"""`publish` sends the good lines of a file and reports each bad one with its reason (exit 1),
+or with `--dlq` dead-letters them as read; `tail` prints records back decoded, JSON-safe."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+from confluent_kafka import Consumer, Message
 from typer.testing import CliRunner
 
 from streammesh.cli import app
@@ -83,3 +85,62 @@ def test_publish_sends_good_lines_reports_bad_ones_and_tail_reads_them_back(
     ok = runner.invoke(app, ["publish", product, "--file", str(empty)])
     assert ok.exit_code == 0, ok.output
     assert "1 sent" in ok.output
+
+
+def test_publish_dlq_sends_every_refused_line_to_the_dead_letter_topic_as_read(
+    workspace: Workspace, bootstrap_servers: str, group_id: str
+) -> None:
+    assert runner.invoke(app, ["product", "apply", str(workspace.root / "domains")]).exit_code == 0
+    lines = [
+        json.dumps(GOOD),
+        json.dumps({**GOOD, "order_id": "o-3", "currency": "eur"}),
+        "not json",
+        json.dumps({**GOOD, "order_id": "o-4", "amount": "ten"}),
+    ]
+    path = workspace.root / "orders.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    product = workspace.ref("sales.orders")
+    args = ["publish", product, "-f", str(path), "--key-field", "customer_id", "--dlq"]
+    result = runner.invoke(app, [*args, "-o", "json"])
+    assert result.exit_code == 0, result.output  # nothing lost: every line went somewhere
+    summary = json.loads(result.output)
+    assert (summary["sent"], summary["dead_lettered"], summary["delivered"]) == (1, 3, 4)
+    assert [r["line"] for r in summary["refused"]] == [2, 3, 4]
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": group_id,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([f"{product}.v1.dlq"])
+    letters: list[Message] = []
+    deadline = time.monotonic() + 30
+    while len(letters) < 3 and time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            letters.append(message)
+    consumer.close()
+    assert len(letters) == 3
+    by_value = {m.value(): dict(m.headers() or []) for m in letters}
+    assert set(by_value) == {line.encode() for line in lines[1:]}
+    rule = by_value[lines[1].encode()]
+    assert rule["__streammesh.reason"] == b"rule_violation"
+    assert rule["__rule.name"] == b"currency_iso_4217"
+    assert rule["__streammesh.format"] == b"json"
+    assert rule["__rule.topic"] == f"{product}.v1".encode()
+    text = by_value[b"not json"]
+    assert text["__streammesh.format"] == b"text"
+    assert b"not JSON" in text["__rule.exception"]
+    mismatch = by_value[lines[3].encode()]
+    assert mismatch["__streammesh.reason"] == b"undecodable"
+    assert b"amount" in mismatch["__rule.exception"]
+    # the key is kept when it fitted the key schema (a rule broke, not the shape)
+    keys = {m.value(): m.key() for m in letters}
+    assert keys[lines[1].encode()] is not None
+    assert keys[b"not json"] is None
+
+    human = runner.invoke(app, args)
+    assert human.exit_code == 0, human.output
+    assert "3 refused (3 to the dead-letter topic)" in human.output
