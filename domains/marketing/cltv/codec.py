@@ -1,8 +1,5 @@
-"""Faust codecs: products in the Confluent wire format over our serde, and the state records.
-
-`AvroCodec` lets an agent read and write a product topic like any Confluent client: the
-subject comes from the topic (`<topic>-value` / `<topic>-key`), the schema id from the
-registry. `StateCodec` encodes the table records compactly for the changelog topics.
+"""Faust codecs: the products' `AvroCodec` (the SDK's) and the state records' `StateCodec`,
+which encodes the table records compactly for the changelog topics.
 """
 
 from __future__ import annotations
@@ -11,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from confluent_kafka.serialization import MessageField, SerializationContext
 from faust.serializers.codecs import Codec
 
 from domains.marketing.cltv.logic import (
@@ -23,41 +19,9 @@ from domains.marketing.cltv.logic import (
     StateValue,
     Status,
 )
-from streammesh.serde import AvroDeserializer, AvroSerializer
+from streammesh.sdk.faust import AvroCodec, CodecError
 
-
-class CodecError(ValueError):
-    """A record that this codec cannot encode or decode."""
-
-
-class AvroCodec(Codec):
-    """Confluent wire-format Avro for one topic and field (key or value)."""
-
-    def __init__(
-        self,
-        *,
-        topic: str,
-        field: MessageField = MessageField.VALUE,
-        serializer: AvroSerializer | None = None,
-        deserializer: AvroDeserializer | None = None,
-    ) -> None:
-        super().__init__(topic=topic, field=field, serializer=serializer, deserializer=deserializer)
-        self._ctx = SerializationContext(topic, field)
-        self._serializer = serializer
-        self._deserializer = deserializer
-
-    def _dumps(self, s: Any) -> bytes:
-        if self._serializer is None:
-            raise CodecError(f"{self._ctx.topic} is not written by this app")
-        data = self._serializer(s, self._ctx)
-        if data is None:
-            raise CodecError("a tombstone is sent as value=None, not encoded")
-        return data
-
-    def _loads(self, s: bytes) -> Any:
-        if self._deserializer is None:
-            raise CodecError(f"{self._ctx.topic} is not read by this app")
-        return self._deserializer(s, self._ctx)
+__all__ = ["AvroCodec", "CodecError", "StateCodec", "decode_state", "encode_state"]
 
 
 def _dec(text: object) -> Decimal:
