@@ -107,6 +107,11 @@ def to_cel(value: object) -> object:
 # other use (`message[...]`, `size(message)`, a string literal, ...) binds the whole record.
 _MESSAGE_NAME = re.compile(r"(?<![\w.])message\b")
 _MESSAGE_FIELD = re.compile(r"(?<![\w.])message\s*\.\s*([A-Za-z_]\w*)\b(?!\s*\()")
+# A field read only by `size(message.f)` or `message.f.size()` needs its size, not its items.
+_SIZE_OF_FIELD = re.compile(
+    r"(?:(?<![\w.])size\s*\(\s*message\s*\.\s*([A-Za-z_]\w*)\s*\)"
+    r"|(?<![\w.])message\s*\.\s*([A-Za-z_]\w*)\s*\.\s*size\s*\(\s*\))"
+)
 
 
 def _referenced_fields(expr: str) -> frozenset[str] | None:
@@ -114,6 +119,24 @@ def _referenced_fields(expr: str) -> frozenset[str] | None:
     if len(fields) != len(_MESSAGE_NAME.findall(expr)):
         return None
     return frozenset(fields)
+
+
+def _sized_fields(expr: str, fields: frozenset[str]) -> frozenset[str]:
+    """The referenced fields every mention of which is a `size()` of it."""
+    sized = [a or b for a, b in _SIZE_OF_FIELD.findall(expr)]
+    mentions = _MESSAGE_FIELD.findall(expr)
+    return frozenset(f for f in fields if sized.count(f) == mentions.count(f))
+
+
+def _shape(value: object) -> object:
+    # What `size()` reads of a value: a list's or map's length (keys are what a map's size
+    # counts), a string or bytes as they are; anything else binds in full.
+    kind = type(value)
+    if kind is list:
+        return [None] * len(value)  # type: ignore[arg-type]
+    if kind is dict:
+        return dict.fromkeys(value)  # type: ignore[call-overload]
+    return to_cel(value)
 
 
 def _decimal(value: object) -> float:
@@ -136,14 +159,16 @@ def _env() -> cel.Env:
 class CelProgram:
     """One CEL expression compiled once; get instances from `CelProgram.compile`."""
 
-    __slots__ = ("_bind", "_program", "_uses_now", "expr")
+    __slots__ = ("_bind", "_program", "_uses_now", "expr", "fields")
 
     def __init__(self, expr: str, program: cel.Expression) -> None:
         self.expr = expr
         self._program = program
         # confluent binds `now` only when the text mentions it, fresh for every evaluation.
         self._uses_now = "now" in expr
-        self._bind = _binder(_referenced_fields(expr))
+        #: The record's fields the program reads (`message.<field>`), None for the whole record.
+        self.fields = _referenced_fields(expr)
+        self._bind = _binder(self.fields, _sized_fields(expr, self.fields or frozenset()))
 
     @staticmethod
     def compile(expr: str, rule: str = "<expression>") -> "CelProgram":
@@ -166,6 +191,16 @@ class CelProgram:
         if variables:
             for name, value in variables.items():
                 data[name] = to_cel(value)
+        return self.run(data)
+
+    def bind(self, message: object) -> object:
+        """`message` as `evaluate` binds it: only the fields the program reads, when it names
+        them all as `message.<field>`, and of a field read only by `size()` only its shape."""
+        return self._bind(message)
+
+    def run(self, data: dict[str, object]) -> object:
+        """Evaluates with `data` already made of CEL values (`to_cel`, `bind`); results and
+        errors as `evaluate`."""
         if self._uses_now and "now" not in data:
             data["now"] = _timestamp(datetime.now(UTC))
         try:
@@ -180,14 +215,19 @@ class CelProgram:
         return result.plain_value()
 
 
-def _binder(fields: frozenset[str] | None) -> Callable[[object], object]:
+def _binder(fields: frozenset[str] | None, sized: frozenset[str]) -> Callable[[object], object]:
     if fields is None:
         return to_cel
+    whole = fields - sized
 
     def bind(message: object) -> object:
         if not isinstance(message, Mapping):
             return to_cel(message)
-        return {name: to_cel(message[name]) for name in fields if name in message}
+        bound = {name: to_cel(message[name]) for name in whole if name in message}
+        for name in sized:
+            if name in message:
+                bound[name] = _shape(message[name])
+        return bound
 
     return bind
 

@@ -41,7 +41,7 @@ from fastavro import validate
 from streammesh.contracts.cel import CelProgram, CelRuleExpression
 from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
 
-__all__ = ["FieldPlan", "compile_field_rule"]
+__all__ = ["FieldBody", "FieldPlan", "compile_field_rule"]
 
 # FieldContext.is_primitive: the types confluent's field transform evaluates the rule on.
 _PRIMITIVE: Final = frozenset(
@@ -165,6 +165,9 @@ class _Body(_Node):
     def gather(self, value: object, sink: list[list[object]]) -> bool:
         sink[self.slot].append(value)
         return True
+
+
+FieldBody = _Body  # what a fused check reads of a body: its `term`, `batch`, `slot`
 
 
 def _all_term(body: str) -> Callable[[str], str]:

@@ -10,34 +10,76 @@ its own passes. Any other result sends the record through the rules one by one, 
 fail and why, so violations and their messages are those of the rules evaluated separately.
 
 Rules that read `now` stay out: each evaluation binds its own `now`.
+
+Many records at once (`FusedCheck.suspects`) share even that evaluation: one `filter` over the
+batch names the records the conjunction does not clear. A field rule's body over one value is a
+pure function of that value, so its verdict per value is kept (a bounded memo, one table per
+Python type, so `1`, `1.0` and `True` stay apart) and each distinct value is evaluated once.
 """
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Final, final
 
-from streammesh.contracts.cel import CelProgram, CelRuleExpression
-from streammesh.contracts.errors import RuleCompileError
-from streammesh.contracts.fields import FieldPlan
+from streammesh.contracts.cel import CelProgram, CelRuleExpression, to_cel
+from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
+from streammesh.contracts.fields import FieldBody, FieldPlan
 
 __all__ = ["FusedCheck", "fuse"]
 
 _NOW: Final = re.compile(r"\bnow\b")
 _VALUES: Final = "__streammesh_fused_"
+_RESERVED: Final = "__streammesh_"
+_BATCH: Final = "__streammesh_batch"
+_INDEX: Final = "__streammesh_index"
+_CANDIDATES: Final = "__streammesh_candidates"
+# Types whose equal values bind to equal CEL values; floats only away from 0.0 (-0.0 equals it)
+# and NaN (equal to nothing).
+_MEMO_TYPES: Final = (str, int, bytes, bool, float, type(None))
+_MEMO_LIMIT: Final = 4096  # values per body and type; a full table starts again empty
+# On a CEL error (which `filter` spreads to the whole batch) the batch is split in chunks of
+# this size, and a chunk that errors again is checked record by record.
+_CHUNK: Final = 32
+
+Memo = dict[type, dict[object, bool]]
 
 
 @final
 class FusedCheck:
     """Whether a record certainly passes the rules `fuse` took; False means "ask each rule"."""
 
-    __slots__ = ("_plans", "_program", "_slots")
+    __slots__ = (
+        "_batch",
+        "_bodies",
+        "_learners",
+        "_memos",
+        "_messages_batch",
+        "_plans",
+        "_program",
+        "_slots",
+    )
 
     def __init__(
-        self, program: CelProgram | None, plans: tuple[FieldPlan, ...], slots: int
+        self,
+        program: CelProgram | None,
+        plans: tuple[FieldPlan, ...],
+        slots: int,
+        batch: tuple[CelProgram, CelProgram | None] | None = None,
     ) -> None:
         self._program = program
         self._plans = plans
         self._slots = slots
+        # Over a batch: every rule taken, and the message rules alone for the records whose
+        # bodies' values the memos cleared (None when there are none: those records pass).
+        self._batch: CelProgram | None = None
+        self._messages_batch: CelProgram | None = None
+        if batch is not None:
+            self._batch, self._messages_batch = batch
+        bodies = {body.slot: body for plan in plans for body in plan.bodies}
+        self._bodies = tuple(bodies[slot] for slot in range(slots))
+        self._learners = tuple(_learner(body) for body in self._bodies)
+        self._memos: tuple[Memo, ...] = tuple({kind: {} for kind in _MEMO_TYPES} for _ in bodies)
 
     def passes(self, record: dict[str, object]) -> bool:
         sink: list[list[object]] = [[] for _ in range(self._slots)]
@@ -51,6 +93,150 @@ class FusedCheck:
             return self._program.evaluate(record, variables) is True
         except Exception:  # noqa: BLE001 - the rules one by one report whatever went wrong
             return False
+
+    def suspects(self, records: Sequence[object]) -> list[int]:
+        """Indexes of the `records` not cleared, ascending: every other record certainly passes
+        each rule the check took, exactly when `passes` would say so of it alone."""
+        if self._batch is None:
+            return [
+                n for n, r in enumerate(records) if not isinstance(r, dict) or not self.passes(r)
+            ]
+        suspects: list[int] = []
+        gathered = self._gather(records, suspects)
+        assert self._program is not None
+        assert self._batch is not None
+        bind, messages_batch = self._program.bind, self._messages_batch
+        cleared: list[dict[str, object]] = []  # bodies' values all cleared by the memos
+        elements: list[dict[str, object]] = []
+        for index, record, sink in gathered:
+            residue = self._residue(sink)
+            if residue is None:
+                suspects.append(index)
+                continue
+            if messages_batch is None and not any(residue):
+                continue
+            element = bind(record)
+            assert isinstance(element, dict)  # a record binds as the map of its fields
+            element[_INDEX] = index
+            if any(residue):
+                for slot, rest in enumerate(residue):
+                    element[f"{_VALUES}{slot}"] = rest
+                elements.append(element)
+            else:
+                cleared.append(element)
+        suspects += self._failing(self._batch, elements)
+        if messages_batch is not None:
+            suspects += self._failing(messages_batch, cleared)
+        suspects.sort()
+        return suspects
+
+    def _gather(
+        self, records: Sequence[object], suspects: list[int]
+    ) -> list[tuple[int, dict[str, object], list[list[object]]]]:
+        """Each record's values per body (records no body can clear go to `suspects`), with
+        every value not yet in its body's memo evaluated and kept."""
+        slots, plans, memos = self._slots, self._plans, self._memos
+        gathered: list[tuple[int, dict[str, object], list[list[object]]]] = []
+        unknown: list[dict[tuple[type, object], object]] = [{} for _ in range(slots)]
+        for index, record in enumerate(records):
+            if not isinstance(record, dict):
+                suspects.append(index)
+                continue
+            sink: list[list[object]] = [[] for _ in range(slots)]
+            if not all(plan.gather(record, sink) for plan in plans):
+                suspects.append(index)
+                continue
+            for slot in range(slots):
+                memo = memos[slot]
+                for value in sink[slot]:
+                    table = memo.get(type(value))
+                    if table is not None and value not in table and _memoizable(value):
+                        unknown[slot][(type(value), value)] = value
+            gathered.append((index, record, sink))
+        for slot, new in enumerate(unknown):
+            if new:
+                self._learn(slot, list(new.values()))
+        return gathered
+
+    def _residue(self, sink: list[list[object]]) -> list[list[object]] | None:
+        """Per body, the values its memo cannot clear, as CEL values; None when one fails."""
+        residue: list[list[object]] = []
+        for slot, values in enumerate(sink):
+            memo = self._memos[slot]
+            rest: list[object] = []
+            for value in values:
+                table = memo.get(type(value))
+                verdict = None if table is None else table.get(value)
+                if verdict is None or not _memoizable(value):
+                    rest.append(to_cel(value))
+                elif not verdict:
+                    return None
+            residue.append(rest)
+        return residue
+
+    def _learn(self, slot: int, values: list[object]) -> None:
+        """Evaluates the body of `slot` once on each of `values` and keeps each verdict."""
+        body = self._bodies[slot]
+        memo = self._memos[slot]
+        learner = self._learners[slot]
+        failing: set[int] | None = None
+        if learner is not None:
+            candidates = [{"v": to_cel(v), "i": n} for n, v in enumerate(values)]
+            try:
+                found = learner.run({_CANDIDATES: candidates})
+            except RuleEvaluationError:
+                found = None  # some value gives an error: each is asked on its own
+            if isinstance(found, list):
+                failing = {int(n) for n in found}
+        for n, value in enumerate(values):
+            clears = body.passes_all([value]) if failing is None else n not in failing
+            table = memo[type(value)]
+            if len(table) >= _MEMO_LIMIT:
+                table.clear()
+            table[value] = clears
+
+    @staticmethod
+    def _failing(program: CelProgram, elements: list[dict[str, object]]) -> list[int]:
+        """Indexes of the elements `program` does not find true."""
+        if not elements:
+            return []
+        try:
+            found = program.run({_BATCH: elements})
+        except RuleEvaluationError:
+            if len(elements) > _CHUNK:
+                chunks = [elements[n : n + _CHUNK] for n in range(0, len(elements), _CHUNK)]
+                return [n for chunk in chunks for n in FusedCheck._failing(program, chunk)]
+            return [n for element in elements for n in _failing_one(program, element)]
+        assert isinstance(found, list)
+        return [int(n) for n in found]
+
+
+def _failing_one(program: CelProgram, element: dict[str, object]) -> list[int]:
+    index = element[_INDEX]
+    assert isinstance(index, int)
+    try:
+        found = program.run({_BATCH: [element]})
+    except RuleEvaluationError:
+        return [index]
+    return [index] if found else []
+
+
+def _memoizable(value: object) -> bool:
+    return type(value) is not float or not (value == 0.0 or math.isnan(value))
+
+
+def _learner(body: FieldBody) -> CelProgram | None:
+    """A program naming the indexes of the candidate values a body's `all` term does not clear;
+    its candidates are maps of the value (`v`) and its index (`i`)."""
+    if body.term is None:
+        return None
+    item = "__streammesh_item"
+    term = body.term(f"[{item}.v]")
+    text = f"{_CANDIDATES}.filter({item}, !(({term}\n) == true)).map({item}, {item}.i)"
+    try:
+        return CelProgram.compile(text, "<memoized rule>")
+    except RuleCompileError:
+        return None
 
 
 def _message_term(expression: CelRuleExpression) -> str | None:
@@ -69,11 +255,13 @@ def fuse(
     """A check for as many of these rules as can share one evaluation, and the indexes of the
     message rules and of the field rules it covers; no check when fewer than two can."""
     terms: list[str] = []
+    batch_terms: list[str] = []  # the same, with each body's values a field of the element
     messages: set[int] = set()
     for index, expression in enumerate(message_rules):
         term = _message_term(expression)
         if term is not None:
             terms.append(term)
+            batch_terms.append(term)
             messages.add(index)
     plans: list[FieldPlan] = []
     fields: set[int] = set()
@@ -85,6 +273,7 @@ def fuse(
             assert body.term is not None
             body.slot = slot
             terms.append(body.term(f"{_VALUES}{slot}"))
+            batch_terms.append(body.term(f"message.{_VALUES}{slot}"))
             slot += 1
         plans.append(plan)
         fields.add(index)
@@ -94,4 +283,24 @@ def fuse(
         program = CelProgram.compile(" && ".join(terms), "<fused rules>") if terms else None
     except RuleCompileError:
         return None, frozenset(), frozenset()
-    return FusedCheck(program, tuple(plans), slot), frozenset(messages), frozenset(fields)
+    whole = _batch_program(program, batch_terms)
+    messages_only = batch_terms[: len(messages)]
+    alone = _batch_program(program, messages_only) if messages_only else None
+    batch = None if whole is None or (messages_only and alone is None) else (whole, alone)
+    return FusedCheck(program, tuple(plans), slot, batch), frozenset(messages), frozenset(fields)
+
+
+def _batch_program(program: CelProgram | None, terms: Sequence[str]) -> CelProgram | None:
+    """The fused conjunction over a list of records, each bound as a map of the fields it reads
+    plus its bodies' values and its index, naming the indexes it does not find true. None when
+    a record must bind whole (the added keys would show) or names a key of ours."""
+    if program is None or program.fields is None:
+        return None
+    if any(name.startswith(_RESERVED) for name in program.fields):
+        return None
+    conjunction = " && ".join(terms)
+    text = f"{_BATCH}.filter(message, !(({conjunction}\n) == true)).map(message, message.{_INDEX})"
+    try:
+        return CelProgram.compile(text, "<fused rules>")
+    except RuleCompileError:
+        return None

@@ -84,6 +84,20 @@ def test_only_referenced_fields_are_bound() -> None:
         CelProgram.compile("size(message) == 2").evaluate(record)
 
 
+def test_a_field_read_only_by_size_binds_only_its_shape() -> None:
+    items = [{"price": Decimal("1.50")}, {"price": object()}]
+    record = {"items": items, "tags": {"a": 1}, "name": "ab"}
+    sized = CelProgram.compile(
+        "size(message.items) == 2 && message.tags.size() == 1 && size(message.name) == 2"
+    )
+    read = CelProgram.compile("size(message.items) > 0 && message.items[0].price > 1.0")
+
+    assert sized.bind(record) == {"items": [None, None], "tags": {"a": None}, "name": "ab"}
+    assert sized.evaluate(record) is True
+    assert read.bind({"items": items[:1]}) == {"items": [{"price": 1.5}]}
+    assert read.evaluate({"items": items[:1]}) is True
+
+
 def test_has_sees_absent_and_null_fields_as_confluent_does() -> None:
     program = CelProgram.compile("has(message.coupon)")
 

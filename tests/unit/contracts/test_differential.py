@@ -83,3 +83,11 @@ def test_known_disagreements_stay_known(
     native = verdict(NativeCelExecutor(), rule_context_factory, expr, record)
 
     assert theirs != native
+
+
+def test_a_batch_of_every_record_gets_each_ones_verdict() -> None:
+    """Every rule together over every sample at once: each record's violations as on its own."""
+    evaluator = RuleEvaluator([cel_rule(name, expr) for name, expr in sorted(ALL_RULES.items())])
+    records = [record for _, record in SAMPLES]
+
+    assert evaluator.evaluate_batch(records) == [evaluator.evaluate(r) for r in records]

@@ -184,3 +184,50 @@ def test_a_passing_record_is_cleared_by_one_check_of_the_rules_that_share_it() -
         "currency",
     ]
     assert RuleEvaluator(case.rules, schema=case.schema, optimize=False).fused_rules == ()
+
+
+@pytest.mark.parametrize("case_name", sorted(CASES))
+def test_a_batch_gets_each_records_own_violations(case_name: str) -> None:
+    """One evaluation for the batch, memoized bodies: the same violations as record by record,
+    with the memos cold and then warm, each record alone and in order or reversed."""
+    case = CASES[case_name]
+    records = [record for _, record, _ in case.records]
+    evaluator = RuleEvaluator(case.rules, schema=case.schema)
+    expected = [RuleEvaluator(case.rules, schema=case.schema).evaluate(r) for r in records]
+
+    assert evaluator.evaluate_batch(records) == expected
+    assert evaluator.evaluate_batch(records) == expected
+    assert evaluator.evaluate_batch(records[::-1]) == expected[::-1]
+    assert [evaluator.evaluate_batch([r])[0] for r in records] == expected
+
+
+def test_a_memoized_field_rule_still_fails_the_bad_value() -> None:
+    """The currency rule runs once per distinct value; a value that failed keeps failing and
+    values equal in Python but not in CEL (1, 1.0, True) are told apart."""
+    case = CASES["orders corpus, rules a valid order passes"]
+    evaluator = RuleEvaluator(case.rules, schema=case.schema)
+    good, bad = order(gift=True), order(gift=True, currency="eur")
+    expected_bad = RuleEvaluator(case.rules, schema=case.schema).evaluate(bad)
+    assert [v.rule_name for v in expected_bad] == [
+        "currency_iso",
+        "currency_known",
+        "whole_message",
+        "currency",
+    ]
+
+    for batch in ([good] * 50, [good, bad] * 50, [bad] * 3, [good] * 3):
+        results = evaluator.evaluate_batch(batch)
+        assert results == [() if r is good else expected_bad for r in batch]
+
+    value = RuleEvaluator(
+        [cel_rule("anchor", "true"), cel_rule("typed", "type(value) == int", "CEL_FIELD")],
+        schema='{"type": "record", "name": "R", "fields": [{"name": "n", "type": "double"}]}',
+    )
+    assert value.fused_rules == ("anchor", "typed")
+    values: list[object] = [1, 1.0, True, 1, None, 1.0, -0.0, 0.0, float("nan"), 0, False]
+    verdicts = [not value.evaluate({"n": n}) for n in values]
+    assert verdicts == [True, False, False, True, False, False, False, False, False, True, False]
+    assert [not v for v in value.evaluate_batch([{"n": n} for n in values])] == verdicts
+    assert [not v for v in value.evaluate_batch([{"n": n} for n in values[::-1]])] == (
+        verdicts[::-1]
+    )
