@@ -17,6 +17,7 @@ from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api import ui as ui_api
 from services.registry.api.cache import RenderCache
+from services.registry.api.fast import CachedReadMiddleware
 from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
@@ -81,6 +82,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         if settings.primary_url
         else None
     )
+    registry = Registry(state, KafkaLogWriter(kafka_log))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +90,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         app.state.kafka_log = kafka_log
         app.state.render_cache = render_cache
         app.state.forwarder = forwarder
-        registry = Registry(state, KafkaLogWriter(kafka_log))
         app.state.registry = registry
         groups = KafkaConsumerGroups(settings.bootstrap_servers)
         app.state.catalog = Catalog(catalog_state, registry, kafka_log, groups)
@@ -117,6 +118,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ui_api,
     ):
         app.include_router(module.router)
+    # Innermost: the cached reads are answered after negotiation and authentication.
+    app.add_middleware(CachedReadMiddleware, registry=registry, cache=render_cache)
     app.add_middleware(
         PrimaryReplicaMiddleware, position=lambda: kafka_log.position, forwarder=forwarder
     )

@@ -20,7 +20,7 @@ class RenderCache:
         self._bodies: dict[Hashable, bytes] = {}
         self._limit = limit
 
-    def response(self, key: Hashable, render: Callable[[], BaseModel]) -> Response:
+    def body(self, key: Hashable, render: Callable[[], BaseModel]) -> bytes:
         """The cached body for ``key``, rendering it first if needed (errors are not cached)."""
         body = self._bodies.get(key)
         if body is None:
@@ -28,7 +28,10 @@ class RenderCache:
             if len(self._bodies) >= self._limit:
                 self._bodies.clear()
             self._bodies[key] = body
-        return Response(body, media_type=V1)
+        return body
+
+    def response(self, key: Hashable, render: Callable[[], BaseModel]) -> Response:
+        return Response(self.body(key, render), media_type=V1)
 
     def clear(self) -> None:
         self._bodies.clear()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, Final
@@ -34,6 +35,7 @@ class RegistryJSONResponse(Response):
         return orjson.dumps(content)
 
 
+@functools.lru_cache(maxsize=256)  # clients send the same few Accept headers on every request
 def negotiate(accept: str | None) -> str | None:
     """The media type to answer in, or None when the client accepts none we serve."""
     if not accept:
