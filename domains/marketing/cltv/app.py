@@ -25,8 +25,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,13 @@ from faust.types import EventT, StreamT
 from faust.web import Request, Response, View
 
 from domains.marketing.cltv.codec import AvroCodec, StateCodec
+from domains.marketing.cltv.fetch import App as FetchApp
 from domains.marketing.cltv.logic import (
     CustomerProcessor,
     CustomerState,
     Partial,
     SegmentState,
+    StateValue,
     apply_partial,
     parse_partial_key,
     partial_key,
@@ -55,7 +57,7 @@ from domains.marketing.cltv.logic import (
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
-from streammesh.serde import AvroDeserializer, AvroSerializer
+from streammesh.serde import AvroDeserializer, AvroSerializer, SerdeError
 from streammesh.settings import registry_client_config
 
 log = logging.getLogger(__name__)
@@ -139,10 +141,18 @@ class ProductWriter:
     topic: str
     key_codec: AvroCodec
     value_codec: AvroCodec
+    #: Encoded keys: a customer's key is written again with every change of its value.
+    keys: dict[str, bytes] = field(default_factory=dict)
+
+    KEYS_KEPT = 100_000
 
     def write(self, key: str, value: Mapping[str, object]) -> None:
-        key_bytes, value_bytes = self.key_codec.dumps(key), self.value_codec.dumps(value)
-        self.direct.produce(self.topic, key_bytes, value_bytes)
+        key_bytes = self.keys.get(key)
+        if key_bytes is None:
+            if len(self.keys) >= self.KEYS_KEPT:
+                self.keys.clear()
+            key_bytes = self.keys[key] = self.key_codec.dumps(key)
+        self.direct.produce(self.topic, key_bytes, self.value_codec.dumps(value))
 
 
 def create_app(settings: CltvSettings, *, model: CltvModel | None = None) -> faust.App:
@@ -254,6 +264,56 @@ class DirectTable(faust.Table[str, Any]):
         self._sensor_on_del(self, key)
 
 
+class TableState(MutableMapping[str, StateValue]):
+    """The state table as `logic.py` sees it, for the agent's event in `partition`.
+
+    Reads and writes go to the table's in-memory store, and each write sends its changelog
+    record to `partition` through the `DirectProducer` in the order made (the prefix property
+    of `logic.py`). Faust's own `Table.__setitem__` would do the same with a lookup of the
+    current event and sensor calls per write, a large share of an order's cost.
+    """
+
+    def __init__(self, table: DirectTable) -> None:
+        self._table = table
+        self._changelog = table.changelog_topic.get_topic_name()
+        self.partition = 0
+
+    @property
+    def _data(self) -> MutableMapping[str, Any]:
+        # the memory store's dict, looked up per call: Faust may replace the store
+        data: MutableMapping[str, Any] = self._table.data.data
+        return data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __getitem__(self, key: str) -> StateValue:
+        value: StateValue = self._data[key]
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __setitem__(self, key: str, value: StateValue) -> None:
+        self._data[key] = value
+        table = self._table
+        table.direct.produce(
+            self._changelog,
+            table.key_codec.dumps(key),
+            table.value_codec.dumps(value),
+            self.partition,
+        )
+
+    def __delitem__(self, key: str) -> None:
+        raise NotImplementedError("the processor never deletes state")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 def _table(
     app: faust.App, name: str, partitions: int, keys: Codec, direct: DirectProducer
 ) -> DirectTable:
@@ -290,7 +350,7 @@ class CltvProcessor:
         registry = SchemaRegistryClient(
             registry_client_config(settings.registry_url, settings.registry_user_info)
         )
-        self.app = app = faust.App(
+        self.app = app = FetchApp(
             settings.app_id,
             broker=[
                 f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")
@@ -323,11 +383,11 @@ class CltvProcessor:
             settings.orders_topic,
             settings.profiles_topic,
             key_serializer="raw",
-            # decoding needs only the schema id in each payload: one codec reads both topics
-            value_serializer=AvroCodec(
-                topic=settings.orders_topic, deserializer=AvroDeserializer(registry)
-            ),
+            # decoded in the agent: Faust's codec layers per record cost more than the decoding
+            value_serializer="raw",
         )
+        # decoding needs only the schema id in each payload: one deserializer reads both topics
+        self.decode = AvroDeserializer(registry)
         auto = settings.auto_register_schemas
         self.cltv_out = ProductWriter(
             self.direct,
@@ -348,7 +408,8 @@ class CltvProcessor:
         )
         self.state = _table(app, "state", settings.partitions, keys, self.direct)
         self.segments = _table(app, "segments", settings.partitions, keys, self.direct)
-        self.processor = CustomerProcessor(self.state, model)
+        self.state_view = TableState(self.state)
+        self.processor = CustomerProcessor(self.state_view, model)
         self.counts: Counter[str] = Counter()
         self.dirty: set[str] = set()
         self.resynced: dict[int, float] = {}  # partition -> when its partials were last resent
@@ -362,21 +423,27 @@ class CltvProcessor:
     async def customers(self, stream: StreamT[Any]) -> None:
         """Stage one: orders and profiles into customer state, partials and customer values."""
         orders_topic = self.settings.orders_topic
+        decode, processor, view, counts = self.decode, self.processor, self.state_view, self.counts
         event: EventT[Any]
         async for event in stream.events():
-            message, value = event.message, event.value
-            if message.topic == orders_topic:
+            message = event.message
+            kind = "orders" if message.topic == orders_topic else "profiles"
+            try:
+                value = decode(message.value)
+            except SerdeError:
+                value = b""  # not a record: counted as unreadable below
+            view.partition = message.partition
+            if kind == "orders":
                 if not isinstance(value, dict):
-                    self.counts["orders.unreadable"] += 1
+                    counts["orders.unreadable"] += 1
                     continue
-                outcome = self.processor.on_order(message.partition, message.offset, value)
-                self.counts[f"orders.{outcome.result}"] += 1
+                outcome = processor.on_order(message.partition, message.offset, value)
             else:
                 if not (value is None or isinstance(value, dict)):
-                    self.counts["profiles.unreadable"] += 1
+                    counts["profiles.unreadable"] += 1
                     continue
-                outcome = self.processor.on_profile(message.partition, message.offset, value)
-                self.counts[f"profiles.{outcome.result}"] += 1
+                outcome = processor.on_profile(message.partition, message.offset, value)
+            counts[f"{kind}.{outcome.result}"] += 1
             self.dirty.update(outcome.partials)
             if outcome.customer is not None:
                 record = cltv_record(outcome.customer, self.model)

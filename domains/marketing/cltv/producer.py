@@ -31,6 +31,10 @@ class DirectProducer:
             "enable.idempotence": True,  # acks=all, ordered retries
             "linger.ms": linger_ms,
             "partitioner": "murmur2_random",  # where a keyed record goes, like Java's
+            # one callback for the producer, called for failures only: a per-record callback
+            # and a report per delivered record cost the event loop's thread a share per record
+            "on_delivery": self._delivered,
+            "delivery.report.only.error": True,
         }
         self._producer: Producer | None = None
         self._queued = 0
@@ -45,11 +49,9 @@ class DirectProducer:
         while True:
             try:
                 if partition is None:
-                    producer.produce(topic, value, key, on_delivery=self._delivered)
+                    producer.produce(topic, value, key)
                 else:
-                    producer.produce(
-                        topic, value, key, partition=partition, on_delivery=self._delivered
-                    )
+                    producer.produce(topic, value, key, partition=partition)
                 break
             except BufferError:  # the local queue is full: let deliveries drain
                 producer.poll(0.05)
