@@ -39,7 +39,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField
 from faust.serializers.codecs import Codec
 from faust.transport.producer import ProducerBuffer
-from faust.types import EventT, StreamT
+from faust.types import EventT, Message, StreamT
 from faust.web import Request, Response, View
 
 from domains.marketing.cltv.codec import AvroCodec, StateCodec
@@ -416,38 +416,45 @@ class CltvProcessor:
         self.announced: set[str] = set()  # segments published since this worker started
 
         app.agent(self.inputs, concurrency=1, name="customers")(self.customers)
+        app.inline.update(
+            {settings.orders_topic: self.on_input, settings.profiles_topic: self.on_input}
+        )
         app.timer(settings.flush_interval_seconds, name="flush_partials")(self.flush_partials)
         app.agent(self.partials_topic, concurrency=1, name="segments")(self.segment_aggregates)
         self._add_views()
 
     async def customers(self, stream: StreamT[Any]) -> None:
-        """Stage one: orders and profiles into customer state, partials and customer values."""
-        orders_topic = self.settings.orders_topic
-        decode, processor, view, counts = self.decode, self.processor, self.state_view, self.counts
-        event: EventT[Any]
-        async for event in stream.events():
-            message = event.message
-            kind = "orders" if message.topic == orders_topic else "profiles"
-            try:
-                value = decode(message.value)
-            except SerdeError:
-                value = b""  # not a record: counted as unreadable below
-            view.partition = message.partition
-            if kind == "orders":
-                if not isinstance(value, dict):
-                    counts["orders.unreadable"] += 1
-                    continue
-                outcome = processor.on_order(message.partition, message.offset, value)
-            else:
-                if not (value is None or isinstance(value, dict)):
-                    counts["profiles.unreadable"] += 1
-                    continue
-                outcome = processor.on_profile(message.partition, message.offset, value)
-            counts[f"{kind}.{outcome.result}"] += 1
-            self.dirty.update(outcome.partials)
-            if outcome.customer is not None:
-                record = cltv_record(outcome.customer, self.model)
-                self.cltv_out.write(outcome.customer.customer_id, record)
+        """Subscribes the inputs (and ties the state table's partitions to theirs).
+
+        Their records never reach this stream: the consumer hands them to `on_input` as it
+        fetches them (`fetch.App.inline`), without Faust's per-record stream machinery.
+        """
+        async for _event in stream.events():
+            raise RuntimeError("input records are processed by on_input, not by the agent")
+
+    def on_input(self, message: Message) -> None:
+        """Stage one: an order or profile into customer state, partials and customer value."""
+        kind = "orders" if message.topic == self.settings.orders_topic else "profiles"
+        try:
+            value = self.decode(message.value)
+        except SerdeError:
+            value = b""  # not a record: counted as unreadable below
+        self.state_view.partition = message.partition
+        if kind == "orders":
+            if not isinstance(value, dict):
+                self.counts["orders.unreadable"] += 1
+                return
+            outcome = self.processor.on_order(message.partition, message.offset, value)
+        else:
+            if not (value is None or isinstance(value, dict)):
+                self.counts["profiles.unreadable"] += 1
+                return
+            outcome = self.processor.on_profile(message.partition, message.offset, value)
+        self.counts[f"{kind}.{outcome.result}"] += 1
+        self.dirty.update(outcome.partials)
+        if outcome.customer is not None:
+            record = cltv_record(outcome.customer, self.model)
+            self.cltv_out.write(outcome.customer.customer_id, record)
 
     def owned_partitions(self) -> set[int]:
         """The orders partitions this worker processes now."""

@@ -7,6 +7,13 @@ worker's time. Nearly every callback finishes without suspending (decode, put on
 room), so `drain` runs it inline; one that does suspend is handed to a task and raced against
 `suspend_flow` as Faust does. The loop is Faust 0.15.3's `Consumer._drain_messages` otherwise
 (the version is pinned).
+
+Records of the topics in `App.inline` skip Faust's conductor, channel queue, stream and event
+altogether: the fetch loop hands each to its handler as it comes, tracking and acking it on the
+consumer as a stream would (a commit covers only acked records and flushes the producer
+first). A record fetched while the flow is stopped waits for it, or is dropped when a rebalance
+suspends it, like Faust's own callback; after the rebalance the consumer seeks back to the
+committed offsets.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import faust
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message, TransportT
+
+InlineHandler = Callable[[Message], None]
 
 
 @types.coroutine
@@ -87,8 +96,27 @@ class Consumer(faust_aiokafka.Consumer):
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
-            await deliver(self.callback, message, self._race_suspend_flow)
+            handler = self._inline.get(message.topic)
+            if handler is None:
+                await deliver(self.callback, message, self._race_suspend_flow)
+            elif await self._may_process(message):
+                self.track_message(message)
+                handler(message)
+                self.ack(message)
             self._read_offset[tp] = offset
+
+    @property
+    def _inline(self) -> dict[str, InlineHandler]:
+        return cast(App, self.app).inline
+
+    async def _may_process(self, message: Message) -> bool:
+        """Whether the flow lets `message` through now (the stream's checks, at fetch time)."""
+        app = self.app
+        if not app.flow_control.is_active():
+            waited = await self.wait_first(app.flow_control.acquire(), self.suspend_flow.wait())
+            if self.suspend_flow.is_set() or waited.stopped:
+                return False
+        return message.generation_id == app.consumer_generation_id
 
     async def _race_suspend_flow(self, task: asyncio.Future[Any]) -> None:
         await self.wait_first(task, self.suspend_flow.wait())  # cancels the loser
@@ -100,6 +128,13 @@ class Transport(faust_aiokafka.Transport):
 
 class App(faust.App):
     """A Faust app whose consumer runs the fetch loop above (Kafka brokers only)."""
+
+    #: Topic name -> the function that processes its records as they are fetched.
+    inline: dict[str, InlineHandler]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.inline = {}
 
     def _new_transport(self) -> TransportT:
         return Transport(self.conf.broker_consumer, self)
