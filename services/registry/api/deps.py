@@ -6,14 +6,16 @@ which costs more than the whole lookup it serves.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 
 from services.registry.api.cache import RenderCache, get_render_cache
 from services.registry.api.forward import Forwarder
 from services.registry.api.wire import decode_subject
-from services.registry.core.registry import Registry
+from services.registry.core.registry import Registry, page
 from services.registry.storage import KafkaLog
 
 
@@ -62,6 +64,26 @@ async def permanent_flag(permanent: Annotated[str | None, Query()] = None) -> bo
     return flag(permanent)
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Paging:
+    """``offset`` and ``limit`` of a listing, as Confluent takes them (limit -1: all)."""
+
+    offset: int
+    limit: int
+
+    def __call__(self, items: Sequence[T]) -> list[T]:
+        return page(items, self.offset, self.limit)
+
+
+async def paging(
+    offset: Annotated[int, Query()] = 0, limit: Annotated[int, Query()] = -1
+) -> Paging:
+    return Paging(offset, limit)
+
+
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 KafkaLogDep = Annotated[KafkaLog, Depends(get_kafka_log)]
 RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
@@ -71,3 +93,4 @@ Deleted = Annotated[bool, Depends(deleted_flag)]
 DeletedOnly = Annotated[bool, Depends(deleted_only_flag)]
 Normalize = Annotated[bool, Depends(normalize_flag)]
 Permanent = Annotated[bool, Depends(permanent_flag)]
+Page = Annotated[Paging, Depends(paging)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.registry.api.deps import KafkaLogDep, RegistryDep
+from services.registry.api.deps import KafkaLogDep, Page, RegistryDep
 
 router = APIRouter()
 
@@ -15,8 +15,8 @@ async def root() -> dict[str, object]:
 
 
 @router.get("/contexts")
-async def contexts(registry: RegistryDep) -> list[str]:
-    return registry.contexts()
+async def contexts(registry: RegistryDep, paging: Page) -> list[str]:
+    return paging(registry.contexts())
 
 
 @router.get("/schemas/types")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from services.registry.api.cache import RenderCache
-from services.registry.api.deps import Deleted, RegistryDep, flag
+from services.registry.api.deps import Deleted, Page, RegistryDep, flag
 from services.registry.api.wire import V1, RegistryRoute
 from services.registry.core.registry import Registry
 from services.registry.models import SchemaString, SchemaVersion, SubjectVersion
@@ -19,10 +19,11 @@ router = APIRouter(prefix="/schemas", tags=["schemas"], route_class=RegistryRout
 async def list_schemas(
     registry: RegistryDep,
     deleted: Deleted,
+    paging: Page,
     subject_prefix: Annotated[str, Query(alias="subjectPrefix")] = "",
     latest_only: Annotated[str | None, Query(alias="latestOnly")] = None,
 ) -> list[SchemaVersion]:
-    return registry.list_schemas(subject_prefix, deleted, flag(latest_only))
+    return paging(registry.list_schemas(subject_prefix, deleted, flag(latest_only)))
 
 
 @router.get(
@@ -60,15 +61,25 @@ async def raw_schema_by_id(
 
 
 @router.get("/ids/{schema_id}/subjects")
-async def subjects_by_id(registry: RegistryDep, schema_id: int, deleted: Deleted) -> list[str]:
-    return registry.subjects_for_id(schema_id, deleted)
+async def subjects_by_id(
+    registry: RegistryDep,
+    schema_id: int,
+    deleted: Deleted,
+    paging: Page,
+    subject: str | None = None,
+) -> list[str]:
+    return paging(registry.subjects_for_id(schema_id, deleted, subject))
 
 
 @router.get("/ids/{schema_id}/versions")
 async def versions_by_id(
-    registry: RegistryDep, schema_id: int, deleted: Deleted
+    registry: RegistryDep,
+    schema_id: int,
+    deleted: Deleted,
+    paging: Page,
+    subject: str | None = None,
 ) -> list[SubjectVersion]:
-    return registry.versions_for_id(schema_id, deleted)
+    return paging(registry.versions_for_id(schema_id, deleted, subject))
 
 
 @router.get("/guids/{guid}")

@@ -12,6 +12,7 @@ from services.registry.api.deps import (
     DeletedOnly,
     ForwarderDep,
     Normalize,
+    Page,
     Permanent,
     RegistryDep,
     RenderCacheDep,
@@ -58,9 +59,10 @@ async def list_subjects(
     registry: RegistryDep,
     deleted: Deleted,
     deleted_only: DeletedOnly,
+    paging: Page,
     subject_prefix: Annotated[str, Query(alias="subjectPrefix")] = "",
 ) -> list[str]:
-    return registry.list_subjects(subject_prefix, deleted, deleted_only)
+    return paging(registry.list_subjects(subject_prefix, deleted, deleted_only))
 
 
 @router.post("/{subject}")
@@ -83,9 +85,13 @@ async def delete_subject(
 
 @router.get("/{subject}/versions")
 async def list_versions(
-    registry: RegistryDep, subject: Subject, deleted: Deleted, deleted_only: DeletedOnly
+    registry: RegistryDep,
+    subject: Subject,
+    deleted: Deleted,
+    deleted_only: DeletedOnly,
+    paging: Page,
 ) -> list[int]:
-    return registry.list_versions(subject, deleted, deleted_only)
+    return paging(registry.list_versions(subject, deleted, deleted_only))
 
 
 @router.post("/{subject}/versions", response_model=SchemaId)
@@ -141,8 +147,10 @@ async def get_raw_schema(
 
 
 @router.get("/{subject}/versions/{version}/referencedby")
-async def referenced_by(registry: RegistryDep, subject: Subject, version: str) -> list[int]:
-    return registry.referenced_by(subject, version_param(version))
+async def referenced_by(
+    registry: RegistryDep, subject: Subject, version: str, paging: Page
+) -> list[int]:
+    return paging(registry.referenced_by(subject, version_param(version)))
 
 
 @router.delete("/{subject}/versions/{version}")

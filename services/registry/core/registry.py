@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from services.registry.core.compatibility import (
     CompatibilityLevel,
@@ -73,6 +73,7 @@ from services.registry.models import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Version = int | str
 """A version as clients send it: a number, "latest" or -1 (the latest live version)."""
 
@@ -123,6 +124,13 @@ class InMemoryLogWriter:
             decoded = decode(key, value)
             if decoded is not None:
                 self.state.apply(decoded)
+
+
+def page(items: Sequence[T], offset: int = 0, limit: int = -1) -> list[T]:
+    """Confluent's paging of a listing: from `offset`, at most `limit` items; a `limit` of
+    zero or less means all of them (Confluent caps that at a configured default, we do not)."""
+    end = None if limit <= 0 else max(offset + limit, 0)
+    return list(items[max(offset, 0) : end])
 
 
 def parse_version(version: Version) -> int | None:
@@ -217,16 +225,26 @@ class Registry:
                 result.append(self._schema_version(subject, entry))
         return result
 
-    def subjects_for_id(self, schema_id: int, deleted: bool = False) -> list[str]:
-        return sorted({sv.subject for sv in self.versions_for_id(schema_id, deleted)})
+    def subjects_for_id(
+        self, schema_id: int, deleted: bool = False, subject: str | None = None
+    ) -> list[str]:
+        return sorted({sv.subject for sv in self.versions_for_id(schema_id, deleted, subject)})
 
-    def versions_for_id(self, schema_id: int, deleted: bool = False) -> list[SubjectVersion]:
+    def versions_for_id(
+        self, schema_id: int, deleted: bool = False, subject: str | None = None
+    ) -> list[SubjectVersion]:
+        """The subject-versions holding `schema_id`; only `subject`'s when given, 40403 when
+        `subject` never held it (as ``GET /schemas/ids/{id}?subject=``)."""
         if schema_id not in self.state.schemas:
             raise SchemaNotFoundError(schema_id)
+        if subject is not None and all(
+            e.schema_id != schema_id for e in self.state.versions(subject, deleted=True)
+        ):
+            raise SchemaNotFoundError(schema_id)
         return [
-            SubjectVersion(subject=subject, version=e.version)
-            for subject in sorted(self.state.subjects)
-            for e in self.state.versions(subject, deleted=deleted)
+            SubjectVersion(subject=name, version=e.version)
+            for name in ([subject] if subject is not None else sorted(self.state.subjects))
+            for e in self.state.versions(name, deleted=deleted)
             if e.schema_id == schema_id
         ]
 

@@ -5,13 +5,14 @@ from collections.abc import Sequence
 import pytest
 
 from services.registry.core.records import Record
-from services.registry.core.registry import Registry
+from services.registry.core.registry import Registry, page
 from services.registry.core.schema import parse_schema
 from services.registry.core.state import RegistryState
 from services.registry.errors import (
     IncompatibleSchemaError,
     OperationNotPermittedError,
     ReferenceExistsError,
+    SchemaNotFoundError,
     StoreError,
     SubjectNotFoundError,
     VersionNotFoundError,
@@ -370,3 +371,39 @@ def test_a_failing_log_is_a_store_error_and_changes_nothing() -> None:
     )
     assert isinstance(refused.value.__cause__, RuntimeError)
     assert registry.list_subjects() == []
+
+
+# --- paging, as Confluent's resources slice their listings
+
+
+@pytest.mark.parametrize(
+    ("offset", "limit", "expected"),
+    [
+        (0, -1, [1, 2, 3, 4, 5]),  # the clients' default: everything
+        (0, 0, [1, 2, 3, 4, 5]),  # zero or less is no limit
+        (0, 2, [1, 2]),
+        (2, 2, [3, 4]),
+        (4, 10, [5]),
+        (5, 1, []),
+        (9, -1, []),
+        (-2, 3, [1]),  # Confluent counts a negative offset from the first item
+        (-9, 3, []),
+    ],
+)
+def test_page(offset: int, limit: int, expected: list[int]) -> None:
+    assert page([1, 2, 3, 4, 5], offset, limit) == expected
+
+
+def test_versions_for_id_filtered_by_subject(registry: Registry) -> None:
+    run(registry.register("a", USER_V1))
+    run(registry.register("b", USER_V1))
+    run(registry.register("c", USER_V2))
+    assert [(v.subject, v.version) for v in registry.versions_for_id(1, subject="b")] == [("b", 1)]
+    assert registry.subjects_for_id(1, subject="a") == ["a"]
+    with pytest.raises(SchemaNotFoundError):
+        registry.versions_for_id(1, subject="c")  # c never held id 1
+    with pytest.raises(SchemaNotFoundError):
+        registry.subjects_for_id(1, subject="missing")
+    run(registry.delete_version("b", 1))
+    assert registry.subjects_for_id(1, subject="b") == []
+    assert registry.subjects_for_id(1, deleted=True, subject="b") == ["b"]
