@@ -162,6 +162,18 @@ def check_record(
     limits: EventTimeLimits,
 ) -> Outcome:
     """Check one record value; `timestamp_ms` is its Kafka timestamp (None if it has none)."""
+    decoded = decode_record(value, resolver)
+    if isinstance(decoded, Outcome):
+        return decoded
+    writer, record = decoded
+    return judge(writer, record, writer.rules.evaluate(record), timestamp_ms, limits)
+
+
+def decode_record(
+    value: bytes | None, resolver: SchemaResolver
+) -> Outcome | tuple[WriterSchema, Mapping[str, object]]:
+    """The checks before the rules: the outcome when the record is settled by them (a failure,
+    a tombstone, a value that is no record), else its writer schema and decoded record."""
     if value is None:
         return PASSED_TOMBSTONE  # a tombstone deletes a key of a compacted product: no value
     if len(value) < HEADER_SIZE:
@@ -195,12 +207,22 @@ def check_record(
             ),
             writer.version,
         )
-    if not isinstance(record, Mapping):
+    if not isinstance(record, dict | Mapping):  # dict first: the ABC check is slower
         return Outcome(None, writer.version)
+    return writer, record
+
+
+def judge(
+    writer: WriterSchema,
+    record: Mapping[str, object],
+    violations: Sequence[RuleViolation],
+    timestamp_ms: int | None,
+    limits: EventTimeLimits,
+) -> Outcome:
+    """The verdict on a decoded record given the rules it broke (`RuleEvaluator.evaluate`)."""
     event_ms = None
     if writer.event_time is not None:
         event_ms = to_millis(record.get(writer.event_time.name))
-    violations = writer.rules.evaluate(record)
     if violations:
         names = tuple(v.rule_name for v in violations)
         message = "; ".join(f"{v.rule_name}: {v.message}" for v in violations)

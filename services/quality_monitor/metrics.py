@@ -10,17 +10,22 @@ computed when scraped from a `Snapshot` of the monitor, so they are never stale.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from services.quality_monitor.checks import Outcome
 
 UNKNOWN_VERSION: Final = "unknown"
+# prometheus_client's spelling of a bucket bound (`le`); the function is untyped.
+_le: Callable[[float], str] = floatToGoString
 
 CHECKED: Final = "streammesh_quality_records_checked_total"
 FAILED: Final = "streammesh_quality_records_failed_total"
@@ -110,6 +115,56 @@ class _GaugeCollector(Collector):
         )
 
 
+class DurationHistogram(Collector):
+    """`streammesh_quality_check_duration_seconds`, whose durations come a batch at a time.
+
+    prometheus_client's `Histogram` takes one observation per call, under a lock; the loop
+    counts a batch's durations into buckets in plain ints and adds them here once.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._bounds = _DURATION_BUCKETS
+        self._lock = threading.Lock()
+        self._products: dict[str, tuple[list[int], list[float]]] = {}
+        registry.register(self)
+
+    def labels(self, product: str) -> Callable[[Sequence[float]], None]:
+        """The function adding durations (seconds) of `product`'s records."""
+        with self._lock:
+            counts, total = self._products.setdefault(
+                product, ([0] * (len(self._bounds) + 1), [0.0])
+            )
+        bounds, lock = self._bounds, self._lock
+
+        def observe(durations: Sequence[float]) -> None:
+            added = [0] * (len(bounds) + 1)
+            for seconds in durations:
+                added[bisect_left(bounds, seconds)] += 1  # the first bucket with seconds <= le
+            with lock:
+                for n, count in enumerate(added):
+                    counts[n] += count
+                total[0] += sum(durations)
+
+        return observe
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(
+            CHECK_DURATION,
+            "Time to check one record (decode, rules, event time); the rules of a batch are "
+            "evaluated together, their time shared evenly by its records.",
+            labels=["product"],
+        )
+        with self._lock:
+            products = {p: (list(c), t[0]) for p, (c, t) in self._products.items()}
+        for product, (counts, total) in sorted(products.items()):
+            cumulative, buckets = 0, []
+            for bound, count in zip((*self._bounds, float("inf")), counts, strict=True):
+                cumulative += count
+                buckets.append((_le(bound), cumulative))
+            family.add_metric([product], buckets, total)
+        yield family
+
+
 class MonitorMetrics:
     """Every metric of the monitor, registered on `registry`."""
 
@@ -149,13 +204,7 @@ class MonitorMetrics:
             ["product"],
             registry=registry,
         )
-        self.check_duration = Histogram(
-            CHECK_DURATION,
-            "Time to check one record (decode, rules, event time).",
-            ["product"],
-            buckets=_DURATION_BUCKETS,
-            registry=registry,
-        )
+        self.check_duration = DurationHistogram(registry)
         self.probes = Counter(
             PROBES.removesuffix("_total"),
             "Availability probes of a product (topic metadata and value subject).",
@@ -222,7 +271,7 @@ class ProductRecorder:
     def record(self, outcome: Outcome, seconds: float, late: bool) -> None:
         """Count one record; the loop counts a batch at once with the methods below."""
         self.checked(outcome.version, 1)
-        self.observe(seconds)
+        self.observe([seconds])
         if late:
             self.late(outcome.version, 1)
         if outcome.failure is not None:
@@ -244,9 +293,9 @@ class ProductRecorder:
             )
         counter.inc(count)
 
-    def observe(self, seconds: float) -> None:
-        """The time to check one record: every record is observed, none sampled."""
-        self._duration.observe(seconds)
+    def observe(self, durations: Sequence[float]) -> None:
+        """The times to check records: every record is observed, none sampled."""
+        self._duration(durations)
 
     def failed(self, outcome: Outcome) -> None:
         """Count a failed record by its reason and each rule it broke."""

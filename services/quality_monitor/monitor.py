@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -32,7 +32,13 @@ from confluent_kafka.admin import AdminClient, NewTopic, TopicMetadata
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from services.quality_monitor.catalog import CatalogProduct, CatalogReader, SubjectResolver
-from services.quality_monitor.checks import EventTimeLimits, Outcome, check_record
+from services.quality_monitor.checks import (
+    EventTimeLimits,
+    Outcome,
+    WriterSchema,
+    decode_record,
+    judge,
+)
 from services.quality_monitor.deadletter import Headers, dead_letter_headers, dlq_topic
 from services.quality_monitor.errors import CatalogUnavailableError
 from services.quality_monitor.metrics import (
@@ -42,6 +48,7 @@ from services.quality_monitor.metrics import (
     Snapshot,
 )
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.contracts import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +143,7 @@ class _Tally:
     late: dict[int, int] = field(default_factory=dict)  # by writer schema version
     failed: int = 0
     newest: int | None = None  # the newest event time (else Kafka timestamp) seen
+    durations: list[float] = field(default_factory=list)  # seconds to check each record
 
     def __post_init__(self) -> None:
         self.recorder = self.product.recorder
@@ -159,6 +167,19 @@ class _Tally:
             late[version] = late.get(version, 0) + 1
         if outcome.failure is not None:
             self.failed += 1
+
+
+# One record of a batch as the first pass leaves it: the message, its partition and offset, its
+# product's tally, its Kafka timestamp, its decoded record (or settled outcome), seconds so far.
+_Seen = tuple[
+    Message,
+    TopicPartitionKey,
+    int,
+    _Tally,
+    int | None,
+    Outcome | tuple[WriterSchema, Mapping[str, object]],
+    float,
+]
 
 
 class QualityMonitor:
@@ -322,16 +343,45 @@ class QualityMonitor:
                 next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
 
     def _process(self, messages: Sequence[Message], producer: Producer) -> _Batch:
-        # The hot path: per record only what varies per record. Counters are tallied here and
-        # added once per batch and product (`_count`); a failure, rare, is counted as it comes.
+        # The hot path, in three passes: decode each record, evaluate the rules of every decoded
+        # record of a writer schema at once, then settle each record in the order it came (so
+        # dead letters keep it). Counters are tallied per batch and product (`_count`).
         batch = _Batch()
-        watched = self._watched
-        limits = self._limits
-        clock = time.perf_counter
-        commit = batch.commit
-        rewind = batch.rewind
         tallies: dict[str, _Tally] = {}
+        seen, groups = self._decode(messages, batch, tallies)
+        violations = self._evaluate(seen, groups)
+        limits = self._limits
+        for n, (message, key, offset, tally, timestamp_ms, decoded, elapsed) in enumerate(seen):
+            if isinstance(decoded, Outcome):
+                outcome, seconds = decoded, elapsed
+            else:
+                found, share = violations[n]
+                outcome = judge(decoded[0], decoded[1], found, timestamp_ms, limits)
+                seconds = elapsed + share
+            tally.durations.append(seconds)
+            tally.add(outcome, timestamp_ms)
+            if outcome.failure is not None:
+                tally.recorder.failed(outcome)
+                self._reject(
+                    producer, batch, message, key, offset, tally.product, outcome, timestamp_ms
+                )
+        for counted in tallies.values():
+            self._count(counted)
+        if batch.letters:
+            self._await_letters(producer, batch)
+        return batch
+
+    def _decode(
+        self, messages: Sequence[Message], batch: _Batch, tallies: dict[str, _Tally]
+    ) -> tuple[list[_Seen], dict[int, tuple[WriterSchema, list[int]]]]:
+        """The first pass: every record decoded (or settled), and the places of the decoded
+        ones grouped by writer schema."""
+        watched = self._watched
+        clock = time.perf_counter
+        commit, rewind = batch.commit, batch.rewind
         tally: _Tally | None = None
+        seen: list[_Seen] = []
+        groups: dict[int, tuple[WriterSchema, list[int]]] = {}  # by id of the writer schema
         for message in messages:
             error = message.error()
             if error is not None:
@@ -352,32 +402,50 @@ class QualityMonitor:
                         commit[key] = offset + 1
                         continue
                     tally = tallies[topic] = _Tally(topic, product)
-            product = tally.product
             kind, timestamp = message.timestamp()
-            timestamp_ms = None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp
-            value = message.value()
             started = clock()
             try:
-                outcome = check_record(value, timestamp_ms, product.resolver, limits)
+                decoded = decode_record(message.value(), tally.product.resolver)
             except CatalogUnavailableError as exc:
                 log.warning("%s: %s; checking again from offset %d", topic, exc, offset)
                 rewind[key] = offset
                 continue
-            tally.recorder.observe(clock() - started)
-            tally.add(outcome, timestamp_ms)
-            if outcome.failure is not None:
-                tally.recorder.failed(outcome)
-                self._reject(producer, batch, message, key, offset, product, outcome, timestamp_ms)
+            elapsed = clock() - started
+            if not isinstance(decoded, Outcome):
+                group = groups.get(id(decoded[0]))
+                if group is None:
+                    group = groups[id(decoded[0])] = (decoded[0], [])
+                group[1].append(len(seen))
+            timestamp_ms = None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp
+            seen.append((message, key, offset, tally, timestamp_ms, decoded, elapsed))
             commit[key] = offset + 1
-        for counted in tallies.values():
-            self._count(counted)
-        if batch.letters:
-            self._await_letters(producer, batch)
-        return batch
+        return seen, groups
+
+    @staticmethod
+    def _evaluate(
+        seen: list[_Seen], groups: dict[int, tuple[WriterSchema, list[int]]]
+    ) -> dict[int, tuple[Sequence[RuleViolation], float]]:
+        """Each decoded record's rule violations, by its place in `seen`, and its even share of
+        the time its group took."""
+        clock = time.perf_counter
+        found: dict[int, tuple[Sequence[RuleViolation], float]] = {}
+        for writer, places in groups.values():
+            records = []
+            for n in places:
+                decoded = seen[n][5]
+                assert not isinstance(decoded, Outcome)
+                records.append(decoded[1])
+            started = clock()
+            results = writer.rules.evaluate_batch(records)
+            share = (clock() - started) / len(places)
+            for n, result in zip(places, results, strict=True):
+                found[n] = (result, share)
+        return found
 
     @staticmethod
     def _count(tally: _Tally) -> None:
         product, recorder = tally.product, tally.recorder
+        recorder.observe(tally.durations)
         for version, count in tally.checked.items():
             recorder.checked(version, count)
         for version, count in tally.late.items():

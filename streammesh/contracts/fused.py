@@ -102,61 +102,69 @@ class FusedCheck:
                 n for n, r in enumerate(records) if not isinstance(r, dict) or not self.passes(r)
             ]
         suspects: list[int] = []
-        gathered = self._gather(records, suspects)
+        cleared, unsure = self._gather(records, suspects)
         assert self._program is not None
         assert self._batch is not None
-        bind, messages_batch = self._program.bind, self._messages_batch
-        cleared: list[dict[str, object]] = []  # bodies' values all cleared by the memos
+        bind = self._program.bind
         elements: list[dict[str, object]] = []
-        for index, record, sink in gathered:
+        for index, record, sink in unsure:
             residue = self._residue(sink)
             if residue is None:
                 suspects.append(index)
-                continue
-            if messages_batch is None and not any(residue):
-                continue
-            element = bind(record)
-            assert isinstance(element, dict)  # a record binds as the map of its fields
-            element[_INDEX] = index
-            if any(residue):
+            elif any(residue):
+                element = bind(record)
+                assert isinstance(element, dict)  # a record binds as the map of its fields
+                element[_INDEX] = index
                 for slot, rest in enumerate(residue):
                     element[f"{_VALUES}{slot}"] = rest
                 elements.append(element)
             else:
-                cleared.append(element)
+                cleared.append((index, record))
         suspects += self._failing(self._batch, elements)
-        if messages_batch is not None:
-            suspects += self._failing(messages_batch, cleared)
+        if self._messages_batch is not None and cleared:
+            alone = []
+            for index, record in cleared:
+                element = bind(record)
+                assert isinstance(element, dict)
+                element[_INDEX] = index
+                alone.append(element)
+            suspects += self._failing(self._messages_batch, alone)
         suspects.sort()
         return suspects
 
     def _gather(
         self, records: Sequence[object], suspects: list[int]
-    ) -> list[tuple[int, dict[str, object], list[list[object]]]]:
-        """Each record's values per body (records no body can clear go to `suspects`), with
-        every value not yet in its body's memo evaluated and kept."""
+    ) -> tuple[
+        list[tuple[int, dict[str, object]]], list[tuple[int, dict[str, object], list[list[object]]]]
+    ]:
+        """The records whose bodies' values the memos all clear, and those with values they do
+        not know (each new value is evaluated and kept before this returns) or cannot keep;
+        records a body already fails, or whose rules no body can clear, go to `suspects`."""
         slots, plans, memos = self._slots, self._plans, self._memos
-        gathered: list[tuple[int, dict[str, object], list[list[object]]]] = []
+        cleared: list[tuple[int, dict[str, object]]] = []
+        unsure: list[tuple[int, dict[str, object], list[list[object]]]] = []
         unknown: list[dict[tuple[type, object], object]] = [{} for _ in range(slots)]
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 suspects.append(index)
                 continue
             sink: list[list[object]] = [[] for _ in range(slots)]
-            if not all(plan.gather(record, sink) for plan in plans):
+            passed = True
+            for plan in plans:
+                if not plan.gather(record, sink):
+                    passed = False
+                    break
+            verdict = _recall(memos, sink, unknown) if passed else False
+            if verdict is None:
+                unsure.append((index, record, sink))
+            elif verdict:
+                cleared.append((index, record))
+            else:
                 suspects.append(index)
-                continue
-            for slot in range(slots):
-                memo = memos[slot]
-                for value in sink[slot]:
-                    table = memo.get(type(value))
-                    if table is not None and value not in table and _memoizable(value):
-                        unknown[slot][(type(value), value)] = value
-            gathered.append((index, record, sink))
         for slot, new in enumerate(unknown):
             if new:
                 self._learn(slot, list(new.values()))
-        return gathered
+        return cleared, unsure
 
     def _residue(self, sink: list[list[object]]) -> list[list[object]] | None:
         """Per body, the values its memo cannot clear, as CEL values; None when one fails."""
@@ -219,6 +227,28 @@ def _failing_one(program: CelProgram, element: dict[str, object]) -> list[int]:
     except RuleEvaluationError:
         return [index]
     return [index] if found else []
+
+
+def _recall(
+    memos: tuple[Memo, ...],
+    sink: list[list[object]],
+    unknown: list[dict[tuple[type, object], object]],
+) -> bool | None:
+    """Whether the memos clear every value of `sink`: False when one fails, None when some
+    are not known (those that can be kept are added to `unknown`)."""
+    certain = True
+    for slot, values in enumerate(sink):
+        memo = memos[slot]
+        for value in values:
+            table = memo.get(type(value))
+            verdict = None if table is None else table.get(value)
+            if verdict is None:
+                certain = False
+                if table is not None and _memoizable(value):
+                    unknown[slot][(type(value), value)] = value
+            elif not verdict:
+                return False
+    return True if certain else None
 
 
 def _memoizable(value: object) -> bool:
