@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from services.registry.api import compatibility as compatibility_api
 from services.registry.api import config as config_api
@@ -17,7 +18,7 @@ from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api import ui as ui_api
 from services.registry.api.cache import RenderCache
-from services.registry.api.fast import CachedReadMiddleware
+from services.registry.api.fast import CachedReads
 from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
@@ -49,6 +50,16 @@ class KafkaLogWriter:
 
     async def write(self, records: Sequence[Record]) -> None:
         await self.kafka_log.write([encode(record) for record in records])
+
+
+class RegistryApp(FastAPI):
+    """FastAPI, with the cached reads answered before its middleware stack (``api/fast.py``)."""
+
+    cached_reads: CachedReads | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cached_reads is None or not await self.cached_reads.answer(scope, send):
+            await super().__call__(scope, receive, send)
 
 
 def applier(state: RegistryState, catalog: CatalogState, cache: RenderCache) -> Apply:
@@ -101,7 +112,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             await kafka_log.stop()
             await forwarding.aclose()
 
-    app = FastAPI(
+    app = RegistryApp(
         title="StreamMesh registry",
         summary="Confluent-compatible schema registry and data-product catalog",
         lifespan=lifespan,
@@ -118,8 +129,6 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ui_api,
     ):
         app.include_router(module.router)
-    # Innermost: the cached reads are answered after negotiation and authentication.
-    app.add_middleware(CachedReadMiddleware, registry=registry, cache=render_cache)
     app.add_middleware(
         PrimaryReplicaMiddleware, position=lambda: kafka_log.position, forwarder=forwarder
     )
@@ -132,10 +141,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             )
         # Inside the wire (errors are negotiated), outside forwarding (replicas check first).
         authenticator = Authenticator(load_users(settings.auth_file))
-        app.add_middleware(
-            AuthMiddleware, authenticator=authenticator, authorizer=DomainAuthorizer()
-        )
+        authorizer = DomainAuthorizer()
+        app.add_middleware(AuthMiddleware, authenticator=authenticator, authorizer=authorizer)
+        app.cached_reads = CachedReads(registry, render_cache, (authenticator, authorizer))
     else:
         log.warning("registry authentication is OFF (STREAMMESH_REGISTRY_AUTH_ENABLED=false)")
+        app.cached_reads = CachedReads(registry, render_cache)
     app.add_middleware(WireMiddleware)  # outermost: routing on the raw path, negotiation
     return app

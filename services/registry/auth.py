@@ -154,6 +154,16 @@ class DomainAuthorizer:
         raise ForbiddenError(f"User {principal.name} may not {method} {path}")
 
 
+def authorize(
+    authenticator: Authenticator, authorizer: Authorizer, scope: Scope, path: str
+) -> Principal:
+    """The principal of a request that may go on; raises the 40101 or 40301 to answer."""
+    header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    principal = authenticator.authenticate(header)
+    authorizer.authorize(principal, scope["method"], path)
+    return principal
+
+
 class AuthMiddleware:
     """Pure ASGI: authenticate every request, authorize writes, before any route runs."""
 
@@ -167,10 +177,8 @@ class AuthMiddleware:
         if scope["type"] != "http" or path in _OPEN_PATHS or path.startswith(_OPEN_PREFIX):
             await self.app(scope, receive, send)
             return
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         try:
-            principal = self.authenticator.authenticate(header)
-            self.authorizer.authorize(principal, scope["method"], scope["path"])
+            principal = authorize(self.authenticator, self.authorizer, scope, path)
         except RegistryError as error:
             response = render_error(error)
             if isinstance(error, UnauthorizedError):

@@ -1,12 +1,13 @@
-"""The hottest reads answered before FastAPI routes them, from the bodies ``RenderCache`` holds.
+"""The hottest reads answered ahead of the whole FastAPI stack, from ``RenderCache``'s bodies.
 
 ``GET /schemas/ids/{id}`` (every consumer's deserializer, once per id) and
-``GET /subjects/{s}/versions/{v}`` (serializers using the latest version) cost a dict lookup
-here instead of routing, dependency solving and a ``Request``. The answer is byte for byte the
-route's: the same cache key, the same render function, the same headers. It sits inside the
-wire and auth middlewares, so negotiation, raw-path routing and authentication are unchanged;
-anything it does not recognise or cannot answer (an error, an unusual path) goes on to the
-routes, which render it as ever.
+``GET /subjects/{s}/versions/{v}`` (serializers using the latest version) then cost a dict
+lookup instead of a pass through every middleware, routing, dependency solving and a
+``Request``. Only the plain success is answered here, byte for byte the route's: the same
+wire helpers pick the path and the media type, the same authenticator and authorizer let the
+request in, the same cache key and render function give the body. Anything else (a 406, a
+401, an error of the registry, a path it does not serve) goes on to the app, which answers it
+as ever through the one error handler.
 """
 
 from __future__ import annotations
@@ -16,45 +17,65 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from services.registry.api.cache import RenderCache
 from services.registry.api.deps import flag
 from services.registry.api.subjects import version_param
-from services.registry.api.wire import V1, decode_subject
+from services.registry.api.wire import decode_subject, requested_media, route_path
+from services.registry.auth import Authenticator, Authorizer, authorize
 from services.registry.core.registry import Registry
 from services.registry.errors import RegistryError
 
 _IDS: Final = "/schemas/ids/"
 _SUBJECTS: Final = "/subjects/"
-_CONTENT_TYPE: Final = (b"content-type", V1.encode())
 _QUERY_MEMO_LIMIT: Final = 1024
 
 
-class CachedReadMiddleware:
-    """Pure ASGI: answers the cached reads itself, passes everything else on."""
+class CachedReads:
+    """Answers the cached reads of a request it can answer in full; says False otherwise."""
 
-    def __init__(self, app: ASGIApp, *, registry: Registry, cache: RenderCache) -> None:
-        self.app = app
+    def __init__(
+        self,
+        registry: Registry,
+        cache: RenderCache,
+        auth: tuple[Authenticator, Authorizer] | None = None,
+    ) -> None:
         self.registry = registry
         self.cache = cache
+        self.auth = auth
         # Query strings repeat (clients send the same few), so each is parsed once.
         self._queries: dict[bytes, dict[str, str]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            body = self._answer(scope["path"], scope.get("query_string", b""))
-            if body is not None:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [(b"content-length", str(len(body)).encode()), _CONTENT_TYPE],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        path = route_path(scope)
+        if not path.startswith((_IDS, _SUBJECTS)):
+            return False
+        media = requested_media(scope)
+        if media is None:
+            return False
+        if self.auth is not None:
+            try:
+                authorize(*self.auth, scope, path)
+            except RegistryError:
+                return False
+        body = self._answer(path, scope.get("query_string", b""))
+        if body is None:
+            return False
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-type", media.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return True
 
     def _answer(self, path: str, query_string: bytes) -> bytes | None:
         """The cached body of a read this layer serves, or None to let the routes answer."""
@@ -86,8 +107,8 @@ class CachedReadMiddleware:
     def _body(self, key: Hashable, render: Callable[[], BaseModel]) -> bytes | None:
         try:
             return self.cache.body(key, render)
-        except RegistryError:
-            return None  # the route raises it again and the one error handler renders it
+        except Exception:  # noqa: BLE001 - the route raises it again and the handlers render it
+            return None
 
     def _query(self, query_string: bytes) -> dict[str, str]:
         if not query_string:

@@ -75,6 +75,23 @@ def _route_path(raw_path: bytes) -> str:
     return "".join(unquote(p) if i % 2 == 0 else f"%{p.upper()}" for i, p in enumerate(parts))
 
 
+def route_path(scope: Scope) -> str:
+    """The path routes match: decoded, except the escapes ``decode_subject`` undoes later."""
+    raw_path: bytes | None = scope.get("raw_path")
+    if raw_path and b"%2" in raw_path:
+        return _route_path(raw_path)
+    path: str = scope["path"]
+    return path
+
+
+def requested_media(scope: Scope) -> str | None:
+    """The media type to answer the request in (its first Accept header), None for a 406."""
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return negotiate(value.decode("latin-1"))
+    return negotiate(None)
+
+
 class WireMiddleware:
     """Pure ASGI (no per-request task): raw-path routing and content negotiation."""
 
@@ -85,15 +102,10 @@ class WireMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw_path: bytes | None = scope.get("raw_path")
-        if raw_path and b"%2" in raw_path:
-            scope = {**scope, "path": _route_path(raw_path)}
-        accept = None
-        for name, value in scope["headers"]:
-            if name == b"accept":
-                accept = value.decode("latin-1")
-                break
-        media = negotiate(accept)
+        path = route_path(scope)
+        if path is not scope["path"]:
+            scope = {**scope, "path": path}
+        media = requested_media(scope)
         if media is None:
             body = orjson.dumps({"error_code": 406, "message": "HTTP 406 Not Acceptable"})
             refusal = Response(body, status_code=406, media_type="application/json")

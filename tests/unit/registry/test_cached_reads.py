@@ -1,7 +1,8 @@
-"""The cached-read layer answers exactly as the routes do, and leaves them everything else."""
+"""The cached reads are answered exactly as the app answers them, and nothing else is."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -13,9 +14,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api.cache import RenderCache
-from services.registry.api.fast import CachedReadMiddleware
+from services.registry.api.fast import CachedReads
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
+from services.registry.app import RegistryApp
+from services.registry.auth import (
+    Authenticator,
+    AuthMiddleware,
+    DomainAuthorizer,
+    Role,
+    User,
+    hash_password,
+)
 from services.registry.core.registry import Registry
 
 from .samples import USER_V1, USER_V2, run
@@ -34,18 +44,24 @@ class RouteCounter:
         await self.app(scope, receive, send)
 
 
-def build(registry: Registry, *, cached: bool) -> FastAPI:
+def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None) -> RegistryApp:
+    """The registry's read routes and middleware, as ``create_app`` assembles them."""
     cache = RenderCache()
-    app = FastAPI(default_response_class=RegistryJSONResponse)
+    app = RegistryApp(default_response_class=RegistryJSONResponse)
     install_error_handlers(app)
     app.include_router(schemas_api.router)
     app.include_router(subjects_api.router)
     app.state.registry = registry
     app.state.render_cache = cache
     app.add_middleware(RouteCounter)
-    if cached:
-        app.add_middleware(CachedReadMiddleware, registry=registry, cache=cache)
+    authorizer = DomainAuthorizer()
+    if auth is not None:
+        app.add_middleware(AuthMiddleware, authenticator=auth, authorizer=authorizer)
     app.add_middleware(WireMiddleware)
+    if cached:
+        app.cached_reads = CachedReads(
+            registry, cache, None if auth is None else (auth, authorizer)
+        )
     return app
 
 
@@ -65,8 +81,10 @@ def routed(client: TestClient) -> list[str]:
     app = client.app
     assert isinstance(app, FastAPI)
     layer = app.middleware_stack
-    while not isinstance(layer, RouteCounter):
-        layer = layer.app  # type: ignore[union-attr]  # every layer here keeps its inner app
+    if layer is None:
+        return []  # built on the first request that reached the app
+    while not isinstance(layer, RouteCounter):  # every layer here keeps its inner app
+        layer = layer.app  # type: ignore[attr-defined,union-attr]
     return layer.paths
 
 
@@ -146,3 +164,43 @@ def test_a_write_is_read_back_once_the_cache_is_cleared(
     app.state.render_cache.clear()  # what applying the log does
     assert cached.get("/subjects/users/versions/latest").json()["version"] == 3
     assert cached.get("/schemas/ids/1?fetchMaxId=true").json()["maxId"] == 3
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        basic("sales", "secret"),
+        basic("sales", "wrong"),
+        basic("nobody", "secret"),
+        {"Authorization": "Bearer x"},
+        {**basic("sales", "secret"), "Accept": "application/vnd.schemaregistry+json"},
+        {**basic("sales", "secret"), "Accept": "text/html"},
+    ],
+)
+def test_authentication_is_the_apps(registry: Registry, headers: dict[str, str]) -> None:
+    run(registry.register("users", USER_V1))
+    user = User(password=hash_password("secret", iterations=1000), role=Role.READER)
+    authenticator = Authenticator({"sales": user})
+    with (
+        TestClient(build(registry, cached=False, auth=authenticator)) as plain,
+        TestClient(build(registry, cached=True, auth=authenticator)) as cached,
+    ):
+        for path in ("/schemas/ids/1", "/subjects/users/versions/latest", "/schemas/ids/7"):
+            expected = plain.get(path, headers=headers)
+            answer = cached.get(path, headers=headers)
+            assert (answer.status_code, answer.content) == (expected.status_code, expected.content)
+            assert answer.headers.get("www-authenticate") == expected.headers.get(
+                "www-authenticate"
+            )
+            assert answer.headers["content-type"] == expected.headers["content-type"]
+        # Refusals come from the app's own middleware, before the routes; the two cached
+        # reads are answered early only when the app would have answered them with 200.
+        allowed = headers.get("Authorization") == basic("sales", "secret")["Authorization"]
+        allowed &= headers.get("Accept") != "text/html"
+        assert routed(cached) == (["/schemas/ids/7"] if allowed else [])
