@@ -2,9 +2,11 @@
 
 The floor is the same server stack (uvicorn, FastAPI, the registry's wire middleware, the same
 worker model) answering a constant JSON body of the same size, so the ratio shows what the
-registry itself costs. Load comes from `wrk` (install: `apt-get install wrk`), a separate
-native process, with 1 and 32 concurrent connections. Kafka is the project's own broker, or
-the cluster named by STREAMMESH_BOOTSTRAP_SERVERS.
+registry itself costs. Reads the registry answers ahead of FastAPI (its cached reads) are
+compared with a constant answered at that same place; everything else with a FastAPI route.
+Load comes from `wrk` (install: `apt-get install wrk`), a separate native process, with 1 and
+32 concurrent connections. Kafka is the project's own broker, or the cluster named by
+STREAMMESH_BOOTSTRAP_SERVERS.
 
     python -m bench.registry [--seconds 8] [--workers 1 2]
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import Scope, Send
 
 from streammesh.broker.launcher import free_port
 from streammesh.testing.kafka import kafka_for_tests
@@ -56,12 +59,37 @@ def schema_text(n: int) -> str:
     return json.dumps(schema)
 
 
+class ConstantReads:
+    """The floor of a cached read: answered where the registry answers one, but constant."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        from services.registry.api.wire import requested_media  # noqa: PLC0415
+
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/cached":
+            return False
+        media = requested_media(scope)
+        if media is None:
+            return False
+        headers = [
+            (b"content-length", str(len(self.body)).encode()),
+            (b"content-type", media.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+        return True
+
+
 def baseline_app() -> FastAPI:
     """The floor: the registry's stack answering constant bodies shaped like its answers."""
     from services.registry.api.wire import RegistryJSONResponse, WireMiddleware  # noqa: PLC0415
+    from services.registry.app import RegistryApp  # noqa: PLC0415
 
-    app = FastAPI(default_response_class=RegistryJSONResponse)
+    app = RegistryApp(default_response_class=RegistryJSONResponse)
     body = {"schema": schema_text(1), "guid": str(uuid.uuid4())}
+    app.cached_reads = ConstantReads(json.dumps(body, separators=(",", ":")).encode())
 
     @app.get("/constant")
     async def constant() -> dict[str, str]:
@@ -141,6 +169,7 @@ class Case:
     name: str
     path: str
     lua: str | None
+    floor_path: str
     floor_lua: str | None
 
 
@@ -169,9 +198,15 @@ class Row:
 def cases() -> list[Case]:
     body = post_lua(json.dumps({"schema": schema_text(7)}))
     return [
-        Case("GET /schemas/ids/{id}", "/schemas/ids/1", ids_lua(SCHEMAS), None),
-        Case("POST /subjects/{s} lookup", "/subjects/bench-7-value", body, body),
-        Case("POST .../versions existing", "/subjects/bench-7-value/versions", body, body),
+        Case("GET /schemas/ids/{id}", "/schemas/ids/1", ids_lua(SCHEMAS), "/cached", None),
+        Case("POST /subjects/{s} lookup", "/subjects/bench-7-value", body, "/constant", body),
+        Case(
+            "POST .../versions existing",
+            "/subjects/bench-7-value/versions",
+            body,
+            "/constant",
+            body,
+        ),
     ]
 
 
@@ -230,7 +265,7 @@ def run(seconds: int, worker_counts: list[int], bootstrap: str, only: str = "") 
                 for clients in (1, 32):
                     wrk(base + case.path, clients, 1, case.lua)  # warm-up
                     ours = wrk(base + case.path, clients, seconds, case.lua)
-                    baseline = wrk(f"{floor}/constant", clients, seconds, case.floor_lua)
+                    baseline = wrk(floor + case.floor_path, clients, seconds, case.floor_lua)
                     rows.append(Row(case.name, workers, clients, ours, baseline))
                     print(rows[-1], flush=True)
     return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 import httpx
 from fastapi import FastAPI
@@ -52,10 +53,15 @@ class KafkaLogWriter:
         await self.kafka_log.write([encode(record) for record in records])
 
 
+class EarlyAnswers(Protocol):
+    async def answer(self, scope: Scope, send: Send) -> bool:
+        """Answer the request in full and say True, or leave it to the app and say False."""
+
+
 class RegistryApp(FastAPI):
     """FastAPI, with the cached reads answered before its middleware stack (``api/fast.py``)."""
 
-    cached_reads: CachedReads | None = None
+    cached_reads: EarlyAnswers | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.cached_reads is None or not await self.cached_reads.answer(scope, send):
