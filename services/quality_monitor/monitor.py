@@ -2,10 +2,13 @@
 
 One thread owns the consumer, the producer and every product's state; the HTTP side only reads
 snapshots. Delivery is at least once: a batch's offsets are committed only after every dead
-letter of it is acknowledged by Kafka (acks=all, idempotent producer). A crash between the two
-checks the uncommitted records again, so a dead letter may appear twice but never goes missing.
-When a dead letter is refused, or the registry cannot be read, the partition is rewound to the
-first record not yet settled and checked again after a pause.
+letter of it, and of every batch before it, is acknowledged by Kafka (acks=all, idempotent
+producer). The loop does not wait for them: it goes on checking while at most
+`batches_in_flight` batches have letters outstanding, serves delivery reports each turn and
+commits the batches whose letters are all in, oldest first. A crash before a commit checks the
+uncommitted records again, so a dead letter may appear twice but never goes missing. When a dead
+letter is refused, or the registry cannot be read, the partition is rewound to the first record
+not yet settled (later batches in flight commit nothing of it) and checked again after a pause.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 
 _RETRY_PAUSE_SECONDS: Final = 1.0
 _LAG_INTERVAL_SECONDS: Final = 1.0
+_DELIVERY_WAIT_SECONDS: Final = 0.1  # one wait for delivery reports when too much is in flight
 _TIMEOUT_SECONDS: Final = 10.0
 
 TopicPartitionKey = tuple[str, int]
@@ -76,9 +81,9 @@ def producer_config(settings: MonitorSettings) -> dict[str, Any]:
         "bootstrap.servers": settings.bootstrap_servers,
         "acks": "all",
         "enable.idempotence": True,
-        # A batch waits for its dead letters before committing. Sent without lingering, a letter
-        # is mostly acknowledged while the rest of the batch is checked, so the wait is short;
-        # letters produced while a request is in flight still go out together.
+        # A batch's offsets wait for its dead letters. Sent without lingering, a letter is mostly
+        # acknowledged while the next batches are checked; letters produced while a request is
+        # in flight still go out together.
         "linger.ms": 0,
     }
 
@@ -121,14 +126,13 @@ class ProductStatus:
 
 @dataclass(slots=True)
 class _Batch:
-    """Settlement of one batch: what may be committed and where to rewind."""
+    """One checked batch until it is committed: its offsets, where to rewind, its letters."""
 
     commit: dict[TopicPartitionKey, int] = field(default_factory=dict)
-    rewind: dict[TopicPartitionKey, int] = field(default_factory=dict)
-    letters: int = 0
-    first_letter: dict[TopicPartitionKey, int] = field(default_factory=dict)
-    failed_deliveries: dict[TopicPartitionKey, int] = field(default_factory=dict)
-    acknowledged: dict[str, int] = field(default_factory=dict)
+    rewind: dict[TopicPartitionKey, int] = field(default_factory=dict)  # registry unreadable
+    letters: int = 0  # dead letters sent and not yet reported on
+    refused: dict[TopicPartitionKey, int] = field(default_factory=dict)  # first refused offset
+    acknowledged: dict[str, int] = field(default_factory=dict)  # letters, by product ref
 
 
 @dataclass(slots=True)
@@ -209,6 +213,8 @@ class QualityMonitor:
         self._catalog_read = False
         self._registry_client: SchemaRegistryClient | None = None
         self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._in_flight: deque[_Batch] = deque()  # checked, not committed; oldest first
         self.error: BaseException | None = None
 
     # --- lifecycle
@@ -306,6 +312,7 @@ class QualityMonitor:
         admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
         self._registry_client = SchemaRegistryClient(settings.registry_client_config())
         self._consumer = consumer
+        self._producer = producer
         try:
             with httpx.Client(
                 base_url=settings.registry_url, auth=auth, timeout=_TIMEOUT_SECONDS
@@ -319,8 +326,11 @@ class QualityMonitor:
             remaining = producer.flush(_TIMEOUT_SECONDS)
             if remaining:
                 log.warning("%d dead letters not acknowledged at shutdown", remaining)
-            consumer.close()  # offsets are committed per batch; nothing pending here
-            self._registry_client.close()
+            try:  # what is acknowledged now is committed; the rest is checked again
+                self._commit_settled(consumer, asynchronous=False)
+            finally:
+                consumer.close()
+                self._registry_client.close()
 
     def _loop(
         self, consumer: Consumer, producer: Producer, admin: AdminClient, catalog: CatalogReader
@@ -336,11 +346,25 @@ class QualityMonitor:
                 self._stopping.wait(min(settings.poll_timeout_seconds, 0.2))
                 continue
             messages = consumer.consume(settings.batch_size, settings.poll_timeout_seconds)
-            if messages:
-                self._settle(self._process(messages, producer), consumer)
+            self._step(messages, consumer, producer)
             if time.monotonic() >= next_lag:
                 self._refresh_high_watermarks(consumer)
                 next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
+
+    def _step(self, messages: Sequence[Message], consumer: Consumer, producer: Producer) -> None:
+        """Check a batch (if any), then commit every batch settled since; wait only when
+        `batches_in_flight` batches still have letters out."""
+        in_flight = self._in_flight
+        if messages:
+            batch = self._process(messages, producer)
+            in_flight.append(batch)
+            if batch.rewind:
+                self._rewind(consumer, batch.rewind)
+        producer.poll(0)  # delivery reports of the letters in flight
+        self._commit_settled(consumer)
+        while len(in_flight) >= self.settings.batches_in_flight and not self._stopping.is_set():
+            producer.poll(_DELIVERY_WAIT_SECONDS)
+            self._commit_settled(consumer)
 
     def _process(self, messages: Sequence[Message], producer: Producer) -> _Batch:
         # The hot path, in three passes: decode each record, evaluate the rules of every decoded
@@ -367,8 +391,6 @@ class QualityMonitor:
                 )
         for counted in tallies.values():
             self._count(counted)
-        if batch.letters:
-            self._await_letters(producer, batch)
         return batch
 
     def _decode(
@@ -487,20 +509,6 @@ class QualityMonitor:
             producer, batch, dlq_topic(topic), (topic, partition), offset, letter, product.ref
         )
 
-    def _await_letters(self, producer: Producer, batch: _Batch) -> None:
-        """Wait for every dead letter's acknowledgement; rewind to the first one refused."""
-        remaining = producer.flush(_TIMEOUT_SECONDS)
-        if remaining:
-            log.warning("%d dead letters not acknowledged in time", remaining)
-            # Not known to be acknowledged: rewind every partition that sent any.
-            for key, first in batch.first_letter.items():
-                batch.failed_deliveries.setdefault(key, first)
-        for key, first in batch.failed_deliveries.items():
-            current = batch.rewind.get(key)
-            batch.rewind[key] = first if current is None else min(current, first)
-        for ref, count in batch.acknowledged.items():
-            self._by_ref(ref).recorder.dead_letters(count)
-
     def _send(
         self,
         producer: Producer,
@@ -512,16 +520,16 @@ class QualityMonitor:
         ref: str,
     ) -> None:
         key, value, headers = letter
-        batch.first_letter.setdefault(source, offset)
         batch.letters += 1
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
+            batch.letters -= 1
             if error is None:
                 batch.acknowledged[ref] = batch.acknowledged.get(ref, 0) + 1
                 return
             log.warning("dead letter of %s[%d]@%d refused: %s", source[0], source[1], offset, error)
-            first = batch.failed_deliveries.get(source)
-            batch.failed_deliveries[source] = offset if first is None else min(first, offset)
+            first = batch.refused.get(source)
+            batch.refused[source] = offset if first is None else min(first, offset)
 
         while True:
             try:
@@ -533,34 +541,57 @@ class QualityMonitor:
                 producer.poll(0.1)
         producer.poll(0)
 
-    def _by_ref(self, ref: str) -> Watched:
+    def _by_ref(self, ref: str) -> Watched | None:
         for w in self._watched.values():
             if w.ref == ref:
                 return w
-        raise KeyError(ref)
+        return None  # left the catalog while its letters were in flight
 
-    def _settle(self, batch: _Batch, consumer: Consumer) -> None:
-        commits = {
-            key: min(offset, batch.rewind.get(key, offset)) for key, offset in batch.commit.items()
-        }
-        for key, offset in batch.rewind.items():
-            commits.setdefault(key, offset)
+    def _commit_settled(self, consumer: Consumer, *, asynchronous: bool = True) -> None:
+        """Commit, oldest first, every batch whose dead letters are all reported on; a refused
+        letter's partition is rewound to it, and batches after it commit nothing of it."""
+        in_flight = self._in_flight
+        commits: dict[TopicPartitionKey, int] = {}
+        rewind: dict[TopicPartitionKey, int] = {}
+        while in_flight and in_flight[0].letters == 0:
+            batch = in_flight.popleft()
+            for ref, count in batch.acknowledged.items():
+                watched = self._by_ref(ref)
+                if watched is not None:
+                    watched.recorder.dead_letters(count)
+            held = batch.rewind
+            for key, offset in batch.commit.items():
+                commits[key] = min(offset, held.get(key, offset))
+            for key, offset in held.items():
+                commits.setdefault(key, offset)
+            for key, first in batch.refused.items():
+                commits[key] = min(commits.get(key, first), first)
+                rewind[key] = first
+                for later in in_flight:  # checked again from `first` after the rewind
+                    later.commit.pop(key, None)
+                    later.rewind.pop(key, None)
+                    later.refused.pop(key, None)
         if commits:
             self._next_offsets.update(commits)
+            offsets = [TopicPartition(t, p, o) for (t, p), o in commits.items()]
             try:
-                consumer.commit(
-                    offsets=[TopicPartition(t, p, o) for (t, p), o in commits.items()],
-                    asynchronous=True,
-                )
+                if asynchronous:
+                    consumer.commit(offsets=offsets, asynchronous=True)
+                else:
+                    consumer.commit(offsets=offsets, asynchronous=False)
             except KafkaException as exc:  # e.g. during a rebalance: checked again, at least once
                 log.warning("commit failed: %s", exc)
-        if batch.rewind:
-            for (topic, partition), offset in batch.rewind.items():
-                try:
-                    consumer.seek(TopicPartition(topic, partition, offset))
-                except KafkaException as exc:  # revoked meanwhile: the next owner resumes there
-                    log.info("cannot rewind %s[%d]: %s", topic, partition, exc)
-            self._stopping.wait(_RETRY_PAUSE_SECONDS)
+        if rewind:
+            self._rewind(consumer, rewind)
+
+    def _rewind(self, consumer: Consumer, offsets: Mapping[TopicPartitionKey, int]) -> None:
+        """Check partitions again from these offsets, after a pause."""
+        for (topic, partition), offset in offsets.items():
+            try:
+                consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:  # revoked meanwhile: the next owner resumes there
+                log.info("cannot rewind %s[%d]: %s", topic, partition, exc)
+        self._stopping.wait(_RETRY_PAUSE_SECONDS)
 
     # --- catalog, subscription, assignment
 
@@ -661,10 +692,19 @@ class QualityMonitor:
         self._refresh_high_watermarks(consumer)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Every batch is settled before the next poll; commit its offsets for sure before the
-        # partitions move, so the next owner does not check them again.
+        # Settle the batches in flight and commit their offsets for sure before the partitions
+        # move, so the next owner does not check them again; a batch whose letters are still
+        # out commits nothing of them (the next owner checks those records again).
         gone = {(tp.topic, tp.partition) for tp in partitions}
         log.info("revoked %s", _describe(partitions))
+        if self._producer is not None and self._in_flight:
+            self._producer.flush(_TIMEOUT_SECONDS)
+            self._commit_settled(consumer)
+        for batch in self._in_flight:
+            for key in gone:
+                batch.commit.pop(key, None)
+                batch.rewind.pop(key, None)
+                batch.refused.pop(key, None)
         offsets = [
             TopicPartition(t, p, self._next_offsets[(t, p)])
             for t, p in gone

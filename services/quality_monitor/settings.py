@@ -45,6 +45,12 @@ class MonitorSettings(BaseSettings):
     batch_size: int = Field(
         default=500, ge=1, description="Records taken per poll; offsets commit per batch (500)."
     )
+    batches_in_flight: int = Field(
+        default=8,
+        ge=1,
+        description="Checked batches whose dead letters may await acknowledgement at once; "
+        "checking waits beyond that, and a batch commits only once its letters are in (8).",
+    )
     poll_timeout_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait for a batch (0.5)."
     )

@@ -1,0 +1,247 @@
+"""The loop keeps checking while dead letters are in flight, yet commits a batch's offsets only
+once its letters, and those of every batch before it, are acknowledged; a refused letter's
+offset is never committed, and its partition is checked again from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, TopicPartition
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.quality_monitor import monitor as monitor_module
+from services.quality_monitor.catalog import CatalogProduct
+from services.quality_monitor.metrics import DEAD_LETTERS, MonitorMetrics
+from services.quality_monitor.monitor import QualityMonitor, Watched
+from services.quality_monitor.settings import MonitorSettings
+from tests.unit.quality_monitor.samples import NOW_MS, ORDERS, Resolver, encode, order
+
+TOPIC = "sales.orders.v1"
+REF = "sales.orders.v1"
+GOOD = encode(order())
+BAD = encode(order(amount=Decimal("-1.00")))
+
+Delivered = Callable[[KafkaError | None, object], None]
+
+
+@dataclass
+class FakeMessage:
+    """The parts of a consumed `confluent_kafka.Message` the loop reads."""
+
+    _topic: str
+    _partition: int
+    _offset: int
+    _value: bytes
+
+    def error(self) -> KafkaError | None:
+        return None
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def value(self) -> bytes:
+        return self._value
+
+    def key(self) -> bytes:
+        return b"k"
+
+    def headers(self) -> None:
+        return None
+
+    def timestamp(self) -> tuple[int, int]:
+        return TIMESTAMP_CREATE_TIME, NOW_MS
+
+
+@dataclass
+class FakeProducer:
+    """Keeps every letter's report until the test decides it; `poll` serves decided ones."""
+
+    sent: list[tuple[int, Delivered]] = field(default_factory=list)  # source offset, report
+    decided: list[tuple[Delivered, KafkaError | None]] = field(default_factory=list)
+    acknowledge_on_wait: bool = False  # a poll that waits acknowledges everything sent
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        on_delivery: Delivered | None = None,
+    ) -> None:
+        assert topic == f"{TOPIC}.dlq"
+        assert on_delivery is not None
+        assert headers is not None
+        offset = int(dict(headers)["__streammesh.source.offset"])
+        self.sent.append((offset, on_delivery))
+
+    def decide(self, offset: int | None = None, error: KafkaError | None = None) -> None:
+        """Report on the letter of `offset` (default: every letter sent)."""
+        for n, (source, report) in reversed(list(enumerate(self.sent))):
+            if offset is None or source == offset:
+                self.decided.append((report, error))
+                del self.sent[n]
+        self.decided.reverse()
+
+    def poll(self, timeout: float = 0) -> int:
+        if timeout > 0 and self.acknowledge_on_wait:
+            self.decide()
+        decided, self.decided = self.decided, []
+        for report, error in decided:
+            report(error, None)
+        return len(decided)
+
+    def flush(self, timeout: float = 0) -> int:
+        self.decide()
+        return self.poll()
+
+
+@dataclass
+class FakeConsumer:
+    commits: list[dict[tuple[str, int], int]] = field(default_factory=list)
+    seeks: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool = True) -> None:
+        self.commits.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.seeks.append((tp.topic, tp.partition, tp.offset))
+
+    def committed(self) -> dict[tuple[str, int], int]:
+        merged: dict[tuple[str, int], int] = {}
+        for commit in self.commits:
+            merged.update(commit)
+        return merged
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(monitor_module, "_RETRY_PAUSE_SECONDS", 0.0)
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def monitor_factory(registry: CollectorRegistry) -> Iterator[Callable[..., QualityMonitor]]:
+    made: list[MonitorMetrics] = []
+
+    def make(**overrides: object) -> QualityMonitor:
+        metrics = MonitorMetrics(registry)
+        made.append(metrics)
+        monitor = QualityMonitor(MonitorSettings.model_validate(overrides), metrics)
+        product = CatalogProduct(
+            ref=REF, descriptor=ORDERS, value_subject=f"{TOPIC}-value", value_version=3
+        )
+        monitor._watched = {
+            TOPIC: Watched(product, Resolver(), metrics.recorder(REF), freshness_ms=None)  # type: ignore[arg-type]
+        }
+        return monitor
+
+    yield make
+    for metrics in made:
+        metrics.close()
+
+
+def batch(partition: int, first: int, values: list[bytes]) -> list[FakeMessage]:
+    return [FakeMessage(TOPIC, partition, first + n, v) for n, v in enumerate(values)]
+
+
+def dead_letters_counted(registry: CollectorRegistry) -> float:
+    text = generate_latest(registry).decode()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == DEAD_LETTERS
+    )
+
+
+def checked(monitor: QualityMonitor) -> int:
+    return sum(w.checked for w in monitor._watched.values())
+
+
+def step(
+    monitor: QualityMonitor, messages: list[FakeMessage], c: FakeConsumer, p: FakeProducer
+) -> None:
+    monitor._step(messages, c, p)  # type: ignore[arg-type]
+
+
+def test_a_batch_commits_only_once_its_letters_and_every_earlier_batchs_are_in(
+    monitor_factory: Callable[..., QualityMonitor], registry: CollectorRegistry
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = FakeConsumer(), FakeProducer()
+    step(monitor, batch(0, 0, [GOOD, GOOD, BAD, GOOD]), consumer, producer)
+    assert consumer.commits == []  # the letter of offset 2 is not acknowledged yet
+    # Checking goes on meanwhile; a clean batch still waits for the one before it.
+    step(monitor, batch(0, 4, [GOOD, GOOD]) + batch(1, 0, [GOOD]), consumer, producer)
+    assert checked(monitor) == 7
+    assert consumer.commits == []
+    assert dead_letters_counted(registry) == 0
+    producer.decide(2)
+    step(monitor, [], consumer, producer)
+    assert consumer.committed() == {(TOPIC, 0): 6, (TOPIC, 1): 1}
+    assert consumer.seeks == []
+    assert dead_letters_counted(registry) == 1
+
+
+def test_commits_keep_the_order_of_the_batches(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = FakeConsumer(), FakeProducer()
+    step(monitor, batch(0, 0, [BAD, GOOD]), consumer, producer)
+    step(monitor, batch(0, 2, [GOOD, BAD]), consumer, producer)
+    producer.decide(3)  # the later batch's letter is in first: nothing may commit yet
+    step(monitor, [], consumer, producer)
+    assert consumer.commits == []
+    producer.decide(0)
+    step(monitor, [], consumer, producer)
+    assert consumer.commits == [{(TOPIC, 0): 4}]
+
+
+def test_a_refused_letter_leaves_its_offset_uncommitted_and_is_checked_again(
+    monitor_factory: Callable[..., QualityMonitor], registry: CollectorRegistry
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = FakeConsumer(), FakeProducer()
+    step(monitor, batch(0, 0, [GOOD, GOOD, BAD, GOOD, BAD]), consumer, producer)
+    step(monitor, batch(0, 5, [GOOD, BAD]) + batch(1, 0, [GOOD, GOOD]), consumer, producer)
+    producer.decide(2, KafkaError(KafkaError._MSG_TIMED_OUT))
+    producer.decide()  # the letters of offsets 4 and 6 are acknowledged
+    step(monitor, [], consumer, producer)
+    # Partition 0 commits up to the refused record, not past it, even though later batches
+    # and letters of it were acknowledged; partition 1 is unaffected.
+    assert consumer.committed() == {(TOPIC, 0): 2, (TOPIC, 1): 2}
+    assert consumer.seeks == [(TOPIC, 0, 2)]
+    assert dead_letters_counted(registry) == 2
+    # Checked again from there, the partition commits once its letters are in.
+    step(monitor, batch(0, 2, [BAD, GOOD, BAD, GOOD, GOOD, BAD]), consumer, producer)
+    producer.decide()
+    step(monitor, [], consumer, producer)
+    assert consumer.committed() == {(TOPIC, 0): 8, (TOPIC, 1): 2}
+
+
+def test_checking_waits_while_too_many_batches_are_in_flight(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory(batches_in_flight=2)
+    consumer, producer = FakeConsumer(), FakeProducer(acknowledge_on_wait=True)
+    step(monitor, batch(0, 0, [BAD]), consumer, producer)
+    assert consumer.commits == []  # one batch in flight: no wait
+    step(monitor, batch(0, 1, [BAD]), consumer, producer)
+    # Two in flight: the step waited for reports before returning, and both are committed.
+    assert consumer.committed() == {(TOPIC, 0): 2}
+    assert len(monitor._in_flight) == 0
