@@ -42,7 +42,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types import EventT, Message, StreamT
 from faust.web import Request, Response, View
 
-from domains.marketing.cltv.codec import AvroCodec, StateCodec
+from domains.marketing.cltv.codec import AvroCodec, StateCodec, encode_state
 from domains.marketing.cltv.fetch import App as FetchApp
 from domains.marketing.cltv.logic import (
     CustomerProcessor,
@@ -275,6 +275,7 @@ class TableState(MutableMapping[str, StateValue]):
 
     def __init__(self, table: DirectTable) -> None:
         self._table = table
+        self._direct = table.direct
         self._changelog = table.changelog_topic.get_topic_name()
         self.partition = 0
 
@@ -296,13 +297,8 @@ class TableState(MutableMapping[str, StateValue]):
 
     def __setitem__(self, key: str, value: StateValue) -> None:
         self._data[key] = value
-        table = self._table
-        table.direct.produce(
-            self._changelog,
-            table.key_codec.dumps(key),
-            table.value_codec.dumps(value),
-            self.partition,
-        )
+        # the bytes of the table's codecs (Utf8Codec, StateCodec), without Faust's wrappers
+        self._direct.produce(self._changelog, key.encode(), encode_state(value), self.partition)
 
     def __delitem__(self, key: str) -> None:
         raise NotImplementedError("the processor never deletes state")

@@ -185,34 +185,34 @@ def apply_order(
     amount = order["amount"]
     event_time = millis(order["event_time"])
     assert isinstance(amount, Decimal)
+    # the new stats as locals and one `replace`: a state record is rebuilt once per event
+    placed, count, net = customer.placed, customer.order_count, customer.net_revenue
+    first, last = customer.first_order_ms, customer.last_order_ms
     if status is Status.PLACED:
         if mark is not None:
             return None
-        first, last = customer.first_order_ms, customer.last_order_ms
-        updated = replace(
-            customer,
-            placed=customer.placed + 1,
-            order_count=customer.order_count + 1,
-            net_revenue=CONTEXT.add(customer.net_revenue, amount),
-            first_order_ms=event_time if first is None else min(first, event_time),
-            last_order_ms=event_time if last is None else max(last, event_time),
-        )
+        placed, count, net = placed + 1, count + 1, CONTEXT.add(net, amount)
+        first = event_time if first is None else min(first, event_time)
+        last = event_time if last is None else max(last, event_time)
         new_mark = OrderMark(status, offset, amount)
     else:
         if mark is None or mark.status is not Status.PLACED:
             return None  # unknown order, or already cancelled or refunded
         if status is Status.CANCELLED:
-            updated = replace(
-                customer,
-                order_count=customer.order_count - 1,
-                net_revenue=CONTEXT.subtract(customer.net_revenue, mark.amount),
-            )
+            count, net = count - 1, CONTEXT.subtract(net, mark.amount)
         else:  # a refund returns at most what was paid
-            refund = min(amount, mark.amount)
-            updated = replace(customer, net_revenue=CONTEXT.subtract(customer.net_revenue, refund))
+            net = CONTEXT.subtract(net, min(amount, mark.amount))
         new_mark = OrderMark(status, offset, mark.amount)
+    value = model.predict(CustomerHistory(net, count, first, last, customer.segment))
     updated = replace(
-        updated, orders_offset=offset, lifetime_value=model.predict(updated.history())
+        customer,
+        placed=placed,
+        order_count=count,
+        net_revenue=net,
+        first_order_ms=first,
+        last_order_ms=last,
+        orders_offset=offset,
+        lifetime_value=value,
     )
     return updated, new_mark
 
@@ -222,8 +222,12 @@ def apply_profile(
 ) -> CustomerState:
     segment = profile["segment"]
     assert isinstance(segment, str)
-    updated = replace(customer, segment=segment, profiles_offset=offset)
-    return replace(updated, lifetime_value=model.predict(updated.history()))
+    c = customer
+    history = CustomerHistory(
+        c.net_revenue, c.order_count, c.first_order_ms, c.last_order_ms, segment
+    )
+    value = model.predict(history)
+    return replace(customer, segment=segment, profiles_offset=offset, lifetime_value=value)
 
 
 def contribution_deltas(before: CustomerState, after: CustomerState) -> list[Delta]:
@@ -239,14 +243,6 @@ def contribution_deltas(before: CustomerState, after: CustomerState) -> list[Del
     if new is not None:
         deltas.append(Delta(new[0], 1, new[1]))
     return deltas
-
-
-def apply_delta(partial: Partial, delta: Delta) -> Partial:
-    return replace(
-        partial,
-        customers=partial.customers + delta.customers,
-        total=CONTEXT.add(partial.total, delta.total),
-    )
 
 
 class CustomerProcessor:
@@ -320,11 +316,12 @@ class CustomerProcessor:
             marker = partial.orders_offset if topic == ORDERS else partial.profiles_offset
             if marker >= offset:
                 continue
-            partial = apply_delta(partial, delta)
+            customers = partial.customers + delta.customers
+            total = CONTEXT.add(partial.total, delta.total)
             if topic == ORDERS:
-                partial = replace(partial, orders_offset=offset)
+                partial = Partial(offset, partial.profiles_offset, customers, total)
             else:
-                partial = replace(partial, profiles_offset=offset)
+                partial = Partial(partial.orders_offset, offset, customers, total)
             self.state[key] = partial
             changed.append(key)
         return tuple(changed)
