@@ -41,6 +41,7 @@ from faust.serializers.codecs import Codec
 from faust.transport.producer import ProducerBuffer
 from faust.types import EventT, Message, StreamT
 from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from domains.marketing.cltv.codec import AvroCodec, StateCodec, encode_state
 from domains.marketing.cltv.fetch import App as FetchApp
@@ -54,6 +55,8 @@ from domains.marketing.cltv.logic import (
     parse_partial_key,
     partial_key,
 )
+from domains.marketing.cltv.metrics import LatencyHistogram
+from domains.marketing.cltv.metrics import register as register_metrics
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
@@ -155,9 +158,18 @@ class ProductWriter:
         self.direct.produce(self.topic, key_bytes, self.value_codec.dumps(value))
 
 
-def create_app(settings: CltvSettings, *, model: CltvModel | None = None) -> faust.App:
-    """The processor's Faust app; nothing connects until a worker starts it."""
-    return CltvProcessor(settings, model or load_model(settings.model_path)).app
+def create_app(
+    settings: CltvSettings,
+    *,
+    model: CltvModel | None = None,
+    registry: CollectorRegistry | None = None,
+) -> faust.App:
+    """The processor's Faust app; nothing connects until a worker starts it.
+
+    Its metrics go to `registry` (a new one by default), served at `GET /metrics`.
+    """
+    model = model or load_model(settings.model_path)
+    return CltvProcessor(settings, model, registry or CollectorRegistry()).app
 
 
 def partials_topic_name(settings: CltvSettings) -> str:
@@ -340,9 +352,12 @@ def _table(
 class CltvProcessor:
     """Builds the Faust app and holds what its agents, timer and views share."""
 
-    def __init__(self, settings: CltvSettings, model: CltvModel) -> None:
+    def __init__(
+        self, settings: CltvSettings, model: CltvModel, metrics: CollectorRegistry
+    ) -> None:
         self.settings = settings
         self.model = model
+        self.metrics = metrics
         registry = SchemaRegistryClient(
             registry_client_config(settings.registry_url, settings.registry_user_info)
         )
@@ -410,6 +425,9 @@ class CltvProcessor:
         self.dirty: set[str] = set()
         self.resynced: dict[int, float] = {}  # partition -> when its partials were last resent
         self.announced: set[str] = set()  # segments published since this worker started
+        self.next_offsets: dict[tuple[str, int], int] = {}  # input (topic, partition) -> offset
+        self.latency = LatencyHistogram()
+        register_metrics(metrics, self.counts, self.latency, self.positions)
 
         app.agent(self.inputs, concurrency=1, name="customers")(self.customers)
         app.inline.update(
@@ -436,6 +454,7 @@ class CltvProcessor:
         except SerdeError:
             value = b""  # not a record: counted as unreadable below
         self.state_view.partition = message.partition
+        self.next_offsets[message.topic, message.partition] = message.offset + 1
         if kind == "orders":
             if not isinstance(value, dict):
                 self.counts["orders.unreadable"] += 1
@@ -451,6 +470,19 @@ class CltvProcessor:
         if outcome.customer is not None:
             record = cltv_record(outcome.customer, self.model)
             self.cltv_out.write(outcome.customer.customer_id, record)
+            if kind == "orders" and message.timestamp is not None:
+                self.latency.observe(time.time() - message.timestamp)
+
+    def positions(self) -> dict[tuple[str, int], tuple[int, int | None]]:
+        """Next offset and high watermark of each owned input partition processed so far."""
+        inputs = (self.settings.orders_topic, self.settings.profiles_topic)
+        consumer = self.app.consumer
+        out: dict[tuple[str, int], tuple[int, int | None]] = {}
+        for tp in self.app.assignor.assigned_actives():
+            position = self.next_offsets.get((tp.topic, tp.partition))
+            if tp.topic in inputs and position is not None:
+                out[tp.topic, tp.partition] = (position, consumer.highwater(tp))
+        return out
 
     def owned_partitions(self) -> set[int]:
         """The orders partitions this worker processes now."""
@@ -518,6 +550,12 @@ class CltvProcessor:
             if not isinstance(current, SegmentState):
                 return web.json({"error": f"no customers in segment {segment}"}, status=404)
             return web.json(_json(segment_record(segment, current, model.currency)))
+
+        @app.page("/metrics")
+        async def metrics_view(web: View, request: Request) -> Response:
+            # aiohttp refuses a charset inside content_type: the header is set as it is
+            headers = {"Content-Type": CONTENT_TYPE_LATEST}
+            return web.bytes(generate_latest(self.metrics), headers=headers)
 
         @app.page("/cltv/stats")
         async def stats_view(web: View, request: Request) -> Response:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from domains.marketing.cltv.client import CltvClient
 from streammesh.testing.kafka import KafkaUnderTest
@@ -40,6 +42,15 @@ def test_outputs_equal_the_batch_computation(mesh: Mesh, worker_factory: WorkerF
     counts = worker.stats()["counts"]
     assert counts["orders.duplicate"] > 0
     assert counts["orders.invalid"] > 0
+    metrics = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{worker.url}/metrics").text)
+        for sample in family.samples
+    }
+    applied = ("streammesh_cltv_records_total", (("input", "orders"), ("result", "applied")))
+    assert metrics[applied] == counts["orders.applied"]
+    assert metrics["streammesh_cltv_input_lag_records", (("topic", mesh.orders_topic),)] == 0
+    assert metrics["streammesh_cltv_order_latency_seconds_count", ()] > 0
     with CltvClient(worker.url) as client:
         for customer_id, view in list(want.customers.items())[:20]:
             answer = client.get_cltv(customer_id)
