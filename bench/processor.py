@@ -485,6 +485,14 @@ def main() -> None:
             f"{r.paced_rate:>7.0f} {r.baseline.p50_ms:>7.1f}ms {r.baseline.p99_ms:>7.1f}ms "
             f"{r.processor.p50_ms:>7.1f}ms {r.processor.p99_ms:>7.1f}ms"
         )
+    by_workers = {r.workers: r.processor_rate for r in rows}
+    if 1 in by_workers and len(by_workers) > 1:
+        print(
+            "scaling (cltv/s against 1 worker): "
+            + ", ".join(
+                f"{n} workers x{rate / by_workers[1]:.2f}" for n, rate in by_workers.items()
+            )
+        )
     print(
         f"goals: >= {GOAL_PER_WORKER:.0f} orders/s per worker, p99 < 1000 ms, ratio >= 0.5; "
         "latency is produce -> decoded (baseline) or produce -> CLTV record arrived (cltv)"

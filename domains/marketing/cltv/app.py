@@ -1,11 +1,12 @@
 """The CLTV processor as a Faust app: two stages, two tables, two products, a query API.
 
-Stage one (agent `customers`) reads `sales.orders.v1` and `customers.profiles.v1`, which are
-co-partitioned by customer, into the `state` table (customers, order marks and this partition's
-per-segment partials; see `logic.py`) and publishes each changed customer's value to
-`marketing.customer_lifetime_value.v1`. Changed partials are sent on, coalesced, every
-`flush_interval_seconds` (and all of them every `resync_interval_seconds`) to the internal
-topic `<app_id>-segment-partials`, keyed by segment.
+Stage one (`on_input`, which the consumer's fetch loop calls for each record: `fetch.py`;
+the agent `customers` only subscribes the topics) reads `sales.orders.v1` and
+`customers.profiles.v1`, which are co-partitioned by customer, into the `state` table
+(customers, order marks and this partition's per-segment partials; see `logic.py`) and
+publishes each changed customer's value to `marketing.customer_lifetime_value.v1`. Changed
+partials are sent on, coalesced, every `flush_interval_seconds` (and all of them every
+`resync_interval_seconds`) to the internal topic `<app_id>-segment-partials`, keyed by segment.
 
 Stage two (agent `segments`) folds the partials into the `segments` table, one record per
 segment holding every source partition's latest partial and their sum, and publishes
