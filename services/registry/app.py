@@ -9,7 +9,7 @@ from typing import Protocol
 
 import httpx
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.registry.api import compatibility as compatibility_api
 from services.registry.api import config as config_api
@@ -19,7 +19,7 @@ from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api import ui as ui_api
 from services.registry.api.cache import RenderCache
-from services.registry.api.fast import CachedReads
+from services.registry.api.fast import EarlyAnswers
 from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
@@ -53,19 +53,21 @@ class KafkaLogWriter:
         await self.kafka_log.write([encode(record) for record in records])
 
 
-class EarlyAnswers(Protocol):
-    async def answer(self, scope: Scope, send: Send) -> bool:
-        """Answer the request in full and say True, or leave it to the app and say False."""
+class Gate(Protocol):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """Answer the request in full, or hand it to ``app``."""
 
 
 class RegistryApp(FastAPI):
-    """FastAPI, with the cached reads answered before its middleware stack (``api/fast.py``)."""
+    """FastAPI, with the hottest requests answered before its middleware stack (``api/fast.py``)."""
 
-    cached_reads: EarlyAnswers | None = None
+    early: Gate | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.cached_reads is None or not await self.cached_reads.answer(scope, send):
+        if self.early is None:
             await super().__call__(scope, receive, send)
+        else:
+            await self.early(scope, receive, send, super().__call__)
 
 
 def applier(state: RegistryState, catalog: CatalogState, cache: RenderCache) -> Apply:
@@ -149,9 +151,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         authenticator = Authenticator(load_users(settings.auth_file))
         authorizer = DomainAuthorizer()
         app.add_middleware(AuthMiddleware, authenticator=authenticator, authorizer=authorizer)
-        app.cached_reads = CachedReads(registry, render_cache, (authenticator, authorizer))
+        gate: tuple[Authenticator, DomainAuthorizer] | None = (authenticator, authorizer)
     else:
         log.warning("registry authentication is OFF (STREAMMESH_REGISTRY_AUTH_ENABLED=false)")
-        app.cached_reads = CachedReads(registry, render_cache)
+        gate = None
+    primary_position = None if forwarder else (lambda: kafka_log.position)
+    app.early = EarlyAnswers(registry, render_cache, gate, primary_position)
     app.add_middleware(WireMiddleware)  # outermost: routing on the raw path, negotiation
     return app

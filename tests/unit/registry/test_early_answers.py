@@ -1,4 +1,5 @@
-"""The cached reads are answered exactly as the app answers them, and nothing else is."""
+"""The requests answered ahead of FastAPI are answered exactly as the app answers them, and
+every other request still reaches the app, body and all."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api.cache import RenderCache
-from services.registry.api.fast import CachedReads
+from services.registry.api.fast import EarlyAnswers
+from services.registry.api.forward import POSITION_HEADER, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.app import RegistryApp
@@ -29,6 +31,8 @@ from services.registry.auth import (
 from services.registry.core.registry import Registry
 
 from .samples import USER_V1, USER_V2, run
+
+LOG_POSITION = 42
 
 
 class RouteCounter:
@@ -45,7 +49,7 @@ class RouteCounter:
 
 
 def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None) -> RegistryApp:
-    """The registry's read routes and middleware, as ``create_app`` assembles them."""
+    """The registry's schema and subject routes and middleware, as ``create_app`` assembles them."""
     cache = RenderCache()
     app = RegistryApp(default_response_class=RegistryJSONResponse)
     install_error_handlers(app)
@@ -53,15 +57,16 @@ def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None
     app.include_router(subjects_api.router)
     app.state.registry = registry
     app.state.render_cache = cache
+    app.state.forwarder = None  # the primary
     app.add_middleware(RouteCounter)
+    app.add_middleware(PrimaryReplicaMiddleware, position=lambda: LOG_POSITION)
     authorizer = DomainAuthorizer()
     if auth is not None:
         app.add_middleware(AuthMiddleware, authenticator=auth, authorizer=authorizer)
     app.add_middleware(WireMiddleware)
     if cached:
-        app.cached_reads = CachedReads(
-            registry, cache, None if auth is None else (auth, authorizer)
-        )
+        gate = None if auth is None else (auth, authorizer)
+        app.early = EarlyAnswers(registry, cache, gate, lambda: LOG_POSITION)
     return app
 
 
@@ -136,7 +141,7 @@ def test_every_answer_is_the_routes_answer(
         assert answer.headers["content-length"] == expected.headers["content-length"]
 
 
-def test_cached_reads_skip_the_routes_and_the_rest_reach_them(
+def test_early_answers_skip_the_routes_and_the_rest_reach_them(
     clients: tuple[TestClient, TestClient],
 ) -> None:
     _, cached = clients
@@ -204,3 +209,87 @@ def test_authentication_is_the_apps(registry: Registry, headers: dict[str, str])
         allowed = headers.get("Authorization") == basic("sales", "secret")["Authorization"]
         allowed &= headers.get("Accept") != "text/html"
         assert routed(cached) == (["/schemas/ids/7"] if allowed else [])
+
+
+USER_V3 = json.dumps(
+    {
+        **json.loads(USER_V2),
+        "fields": [{"name": "name", "type": "string"}, {"name": "x", "type": "int"}],
+    }
+)
+POSTS: list[tuple[str, object, dict[str, str]]] = [
+    # (path, body, extra headers); answered early when the app would answer 200
+    ("/subjects/users", {"schema": USER_V1}, {}),
+    ("/subjects/users", {"schema": USER_V2, "unknown": 1}, {}),
+    ("/subjects/users?normalize=true", {"schema": USER_V1}, {}),
+    ("/subjects/team%2Fusers", {"schema": USER_V1}, {}),
+    ("/subjects/users/versions", {"schema": USER_V1}, {}),
+    ("/subjects/users/versions", {"schema": USER_V2, "schemaType": "AVRO"}, {}),
+    ("/subjects/team%2Fusers/versions?normalize=true", {"schema": USER_V1}, {}),
+    ("/subjects/users", {"schema": USER_V1}, {"Content-Type": "application/json"}),
+    # and these reach the app
+    ("/subjects/users", {"schema": USER_V3}, {}),  # 40403
+    ("/subjects/missing", {"schema": USER_V1}, {}),  # 40401
+    ("/subjects/users", {"schema": "{not avro"}, {}),  # 42201
+    ("/subjects/users", {"nothing": 1}, {}),  # 422
+    ("/subjects/users", "not json at all", {}),  # 400
+    ("/subjects/users", {"schema": USER_V1}, {"Content-Type": "text/plain"}),
+    ("/subjects/users/versions", {"schema": USER_V3}, {}),  # 409: incompatible
+    ("/subjects/users/versions", {"schema": USER_V1, "id": 1}, {}),  # 42205: not IMPORT
+    ("/subjects/users/versions", {"schema": USER_V1, "schemaType": "JSON"}, {}),  # 42201
+    ("/subjects/users/versions/", {"schema": USER_V1}, {}),
+]
+
+
+def post(
+    client: TestClient, path: str, body: object, headers: dict[str, str]
+) -> tuple[int, bytes, dict[str, str]]:
+    content = body if isinstance(body, str) else json.dumps(body)
+    sent = {"Content-Type": "application/vnd.schemaregistry.v1+json", **headers}
+    answer = client.post(path, content=content, headers=sent)
+    return answer.status_code, answer.content, dict(answer.headers)
+
+
+@pytest.mark.parametrize(("path", "body", "headers"), POSTS)
+def test_every_post_answer_is_the_apps(
+    clients: tuple[TestClient, TestClient], path: str, body: object, headers: dict[str, str]
+) -> None:
+    plain, cached = clients
+    status, content, sent_headers = post(plain, path, body, headers)
+    assert post(cached, path, body, headers)[:2] == (status, content)
+    answer_headers = post(cached, path, body, headers)[2]  # the second time, answered early too
+    for header in ("content-type", "content-length", POSITION_HEADER):
+        assert answer_headers.get(header) == sent_headers.get(header), header
+    early = status == 200 and not path.endswith("/")
+    assert routed(cached) == ([] if early else [path.split("?", 1)[0]] * 2)
+
+
+def test_a_large_body_reaches_the_app_whole(clients: tuple[TestClient, TestClient]) -> None:
+    plain, cached = clients
+    padding = {"doc": "x" * (2 << 20)}
+    big = json.dumps({**json.loads(USER_V1), **padding})
+    expected = post(plain, "/subjects/users", {"schema": big}, {})
+    assert expected[0] == 404  # the padded schema is another schema: 40403
+    assert post(cached, "/subjects/users", {"schema": big}, {})[:2] == expected[:2]
+    assert routed(cached) == ["/subjects/users"]
+
+
+def test_cached_post_answers_follow_the_log(
+    registry: Registry, clients: tuple[TestClient, TestClient]
+) -> None:
+    plain, cached = clients
+    app = cached.app
+    assert isinstance(app, FastAPI)
+    no_headers: dict[str, str] = {}
+    lookup = ("/subjects/users", {"schema": USER_V2}, no_headers)
+    again = ("/subjects/users/versions", {"schema": USER_V2}, no_headers)
+    assert post(cached, *lookup)[0] == post(cached, *again)[0] == 200
+    run(registry.delete_version("users", 2))  # soft: the lookup no longer finds it
+    app.state.render_cache.clear()  # what applying the log does
+    assert post(cached, *lookup)[:2] == post(plain, *lookup)[:2]
+    assert post(cached, *lookup)[0] == 404
+    # Registering it again now writes a new version: the app does it, not this layer.
+    before = len(routed(cached))
+    assert post(cached, *again)[:2] == (200, b'{"id":2}')
+    assert len(routed(cached)) == before + 1
+    assert registry.list_versions("users") == [1, 3]
