@@ -42,6 +42,7 @@ from services.quality_monitor.checks import (
     WriterSchema,
     decode_record,
     judge,
+    to_millis,
 )
 from services.quality_monitor.deadletter import Headers, dead_letter_headers, dlq_topic
 from services.quality_monitor.errors import CatalogUnavailableError
@@ -154,10 +155,14 @@ class _Tally:
         self.freshness_ms = self.product.freshness_ms
 
     def add(self, outcome: Outcome, timestamp_ms: int | None) -> None:
-        version = outcome.version
+        self.count(outcome.version, outcome.event_time_ms, timestamp_ms)
+        if outcome.failure is not None:
+            self.failed += 1
+
+    def count(self, version: int, event_ms: int | None, timestamp_ms: int | None) -> None:
+        """Count a record that passed (`add` counts any outcome)."""
         checked = self.checked
         checked[version] = checked.get(version, 0) + 1
-        event_ms = outcome.event_time_ms
         moment = event_ms if event_ms is not None else timestamp_ms
         if moment is not None and (self.newest is None or moment > self.newest):
             self.newest = moment
@@ -169,8 +174,6 @@ class _Tally:
         ):
             late = self.late
             late[version] = late.get(version, 0) + 1
-        if outcome.failure is not None:
-            self.failed += 1
 
 
 # One record of a batch as the first pass leaves it: the message, its partition and offset, its
@@ -369,19 +372,37 @@ class QualityMonitor:
     def _process(self, messages: Sequence[Message], producer: Producer) -> _Batch:
         # The hot path, in three passes: decode each record, evaluate the rules of every decoded
         # record of a writer schema at once, then settle each record in the order it came (so
-        # dead letters keep it). Counters are tallied per batch and product (`_count`).
+        # dead letters keep it). Counters are tallied per batch and product (`_count`); a record
+        # that passes is counted without an `Outcome`, which only a failure needs.
         batch = _Batch()
         tallies: dict[str, _Tally] = {}
         seen, groups = self._decode(messages, batch, tallies)
         violations = self._evaluate(seen, groups)
         limits = self._limits
+        max_future, max_past = limits.max_future_ms, limits.max_past_ms
         for n, (message, key, offset, tally, timestamp_ms, decoded, elapsed) in enumerate(seen):
             if isinstance(decoded, Outcome):
                 outcome, seconds = decoded, elapsed
             else:
                 found, share = violations[n]
-                outcome = judge(decoded[0], decoded[1], found, timestamp_ms, limits)
                 seconds = elapsed + share
+                writer, record = decoded
+                if not found:
+                    event_ms = None
+                    if writer.event_time is not None:
+                        event_ms = to_millis(record.get(writer.event_time.name))
+                    if (
+                        event_ms is None
+                        or timestamp_ms is None
+                        or (
+                            (max_future is None or event_ms - timestamp_ms <= max_future)
+                            and (max_past is None or timestamp_ms - event_ms <= max_past)
+                        )
+                    ):
+                        tally.durations.append(seconds)
+                        tally.count(writer.version, event_ms, timestamp_ms)
+                        continue
+                outcome = judge(writer, record, found, timestamp_ms, limits)
             tally.durations.append(seconds)
             tally.add(outcome, timestamp_ms)
             if outcome.failure is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,10 +16,19 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.quality_monitor import monitor as monitor_module
 from services.quality_monitor.catalog import CatalogProduct
+from services.quality_monitor.checks import EventTimeLimits, check_record
 from services.quality_monitor.metrics import DEAD_LETTERS, MonitorMetrics
 from services.quality_monitor.monitor import QualityMonitor, Watched
 from services.quality_monitor.settings import MonitorSettings
-from tests.unit.quality_monitor.samples import NOW_MS, ORDERS, Resolver, encode, order
+from tests.unit.quality_monitor.samples import (
+    NOW,
+    NOW_MS,
+    ORDERS,
+    PROFILES_ID,
+    Resolver,
+    encode,
+    order,
+)
 
 TOPIC = "sales.orders.v1"
 REF = "sales.orders.v1"
@@ -67,6 +77,7 @@ class FakeProducer:
     """Keeps every letter's report until the test decides it; `poll` serves decided ones."""
 
     sent: list[tuple[int, Delivered]] = field(default_factory=list)  # source offset, report
+    reasons: dict[int, str] = field(default_factory=dict)  # source offset: reason header
     decided: list[tuple[Delivered, KafkaError | None]] = field(default_factory=list)
     acknowledge_on_wait: bool = False  # a poll that waits acknowledges everything sent
 
@@ -81,7 +92,10 @@ class FakeProducer:
         assert topic == f"{TOPIC}.dlq"
         assert on_delivery is not None
         assert headers is not None
-        offset = int(dict(headers)["__streammesh.source.offset"])
+        named = dict(headers)
+        offset = int(named["__streammesh.source.offset"])
+        reason = named["__streammesh.reason"]
+        self.reasons[offset] = reason.decode()
         self.sent.append((offset, on_delivery))
 
     def decide(self, offset: int | None = None, error: KafkaError | None = None) -> None:
@@ -245,3 +259,33 @@ def test_checking_waits_while_too_many_batches_are_in_flight(
     # Two in flight: the step waited for reports before returning, and both are committed.
     assert consumer.committed() == {(TOPIC, 0): 2}
     assert len(monitor._in_flight) == 0
+
+
+def test_each_record_of_a_batch_gets_the_verdict_it_gets_alone(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory(max_future_seconds=300, max_past_seconds=86_400)
+    limits = EventTimeLimits(max_future_ms=300_000, max_past_ms=86_400_000)
+    values = [
+        GOOD,
+        BAD,
+        encode(order(event_time=NOW + timedelta(seconds=300))),
+        encode(order(event_time=NOW + timedelta(seconds=301))),
+        encode(order(event_time=NOW - timedelta(days=1))),
+        encode(order(event_time=NOW - timedelta(days=1, milliseconds=1))),
+        encode(order(event_time=NOW + timedelta(days=1), currency="eur")),
+        encode(order(), PROFILES_ID),
+        b"\x01" + GOOD[1:],
+        GOOD,
+    ]
+    consumer, producer = FakeConsumer(), FakeProducer()
+    step(monitor, batch(0, 0, values), consumer, producer)
+    expected = {}
+    for offset, value in enumerate(values):
+        outcome = check_record(value, NOW_MS, Resolver(), limits)
+        if outcome.failure is not None:
+            expected[offset] = outcome.failure.reason.value
+    assert producer.reasons == expected
+    assert sorted(expected) == [1, 3, 5, 6, 7, 8]
+    (watched,) = monitor._watched.values()
+    assert (watched.checked, watched.failed) == (10, 6)
