@@ -8,7 +8,12 @@ per batch. Both rates run from the first record received to the last, so joining
 not counted. Kafka is the project's own broker, or the cluster named by
 STREAMMESH_BOOTSTRAP_SERVERS; the registry runs in this process.
 
-    python -m bench.monitor [--records 50000] [--rounds 2]
+With --workers N (2 by default) the monitor also runs as N checking processes in one service
+(STREAMMESH_MONITOR_WORKERS=N), each taking a share of the partitions, on the same number of
+records published once all N are in the group (`monitor_workers`); that figure is printed on its
+own line, against the same single-consumer baseline, after the single-process ratio.
+
+    python -m bench.monitor [--records 50000] [--rounds 2] [--workers 2]
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ from prometheus_client import CollectorRegistry
 from services.quality_monitor.metrics import MonitorMetrics
 from services.quality_monitor.monitor import QualityMonitor, consumer_config
 from services.quality_monitor.settings import MonitorSettings
+from services.quality_monitor.workers import WorkerPool
 from streammesh.products.loader import load_descriptor
 from streammesh.serde import AvroDeserializer, SchemaId, header
 from streammesh.testing.kafka import kafka_for_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 3
+_REPORT_SECONDS = 0.05  # how often a worker reports its counts here; the service's is 0.25
 
 
 def _free_port() -> int:
@@ -103,9 +110,24 @@ def register_orders(url: str, admin: AdminClient) -> tuple[str, str, int, Any]:
     return public["ref"], topic, public["valueSchemaId"], parse_schema(json.loads(value_schema))
 
 
-def publish(bootstrap_servers: str, topic: str, schema_id: int, schema: Any, count: int) -> int:
-    """`count` orders, one in a hundred breaking a rule; returns how many are bad."""
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "linger.ms": 20})
+def publish(
+    bootstrap_servers: str,
+    topic: str,
+    schema_id: int,
+    schema: Any,
+    count: int,
+    *,
+    transactional: bool = False,
+) -> int:
+    """`count` orders, one in a hundred breaking a rule; returns how many are bad. With
+    `transactional`, all in one transaction: read-committed consumers see them all at once."""
+    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "linger.ms": 20}
+    if transactional:
+        config["transactional.id"] = f"bench-{uuid.uuid4().hex[:8]}"
+    producer = Producer(config)
+    if transactional:
+        producer.init_transactions(30)
+        producer.begin_transaction()
     now = datetime.now(UTC)
     bad = 0
     for n in range(count):
@@ -133,15 +155,18 @@ def publish(bootstrap_servers: str, topic: str, schema_id: int, schema: Any, cou
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
+    if transactional:
+        producer.commit_transaction(60)
     producer.flush(60)
     return bad
 
 
-def settings_for(bootstrap_servers: str, url: str) -> MonitorSettings:
+def settings_for(bootstrap_servers: str, url: str, workers: int = 1) -> MonitorSettings:
     return MonitorSettings(
         bootstrap_servers=bootstrap_servers,
         registry_url=url,
         group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        workers=workers,
     )
 
 
@@ -191,12 +216,63 @@ def monitor(settings: MonitorSettings, count: int) -> float:
         metrics.close()
 
 
+def monitor_workers(bootstrap_servers: str, admin: AdminClient, count: int, workers: int) -> float:
+    """Records/s of `workers` checking processes in one service (`WorkerPool`), from the first
+    record reported checked to the last.
+
+    The processes start and join the group one after the other, so a corpus already on the
+    topic would be checked by the first alone until the others join. Here every worker is in
+    the group (the service is ready) before the records appear: they are published in one
+    transaction, on a product of their own in a catalog of its own, and the monitor's consumers
+    read committed records only (librdkafka's default). Workers report every `_REPORT_SECONDS`,
+    at both ends alike.
+    """
+    with registry(bootstrap_servers) as url:
+        _, topic, schema_id, schema = register_orders(url, admin)
+        settings = settings_for(bootstrap_servers, url, workers)
+        pool = WorkerPool(settings, CollectorRegistry(), report_seconds=_REPORT_SECONDS)
+        pool.start()
+        try:
+            deadline = time.monotonic() + 120
+            while not pool.ready:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the workers did not join in time")
+                time.sleep(0.05)
+            publish(bootstrap_servers, topic, schema_id, schema, count, transactional=True)
+            first_seen, started = 0, 0.0
+            while True:
+                checked = sum(s.checked for s in pool.statuses())
+                if checked and not started:
+                    first_seen, started = checked, time.perf_counter()
+                if checked >= count:
+                    return (count - first_seen) / (time.perf_counter() - started)
+                if not pool.alive:
+                    raise RuntimeError("a worker stopped")
+                time.sleep(0.01)
+        finally:
+            pool.stop()
+            _delete(admin, [topic, f"{topic}.dlq"])
+
+
+def _delete(admin: AdminClient, topics: list[str]) -> None:
+    for future in admin.delete_topics(topics, operation_timeout=30).values():
+        with contextlib.suppress(Exception):
+            future.result(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs; median shown")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also run the monitor with this many checking processes (STREAMMESH_MONITOR_WORKERS"
+        "); 1: only the single process",
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as state,
@@ -209,20 +285,31 @@ def main() -> None:
         print(f"monitor: {args.records} records of {ref} on {PARTITIONS} partitions, {bad} bad")
         plain: list[float] = []
         checked: list[float] = []
+        pooled: list[float] = []
         for _ in range(args.rounds):
             plain.append(baseline(settings_for(kafka.bootstrap_servers, url), topic, args.records))
             checked.append(monitor(settings_for(kafka.bootstrap_servers, url), args.records))
-            print(f"  baseline {plain[-1]:9.0f} records/s   monitor {checked[-1]:9.0f} records/s")
+            line = f"  baseline {plain[-1]:9.0f} records/s   monitor {checked[-1]:9.0f} records/s"
+            if args.workers > 1:
+                pooled.append(
+                    monitor_workers(kafka.bootstrap_servers, admin, args.records, args.workers)
+                )
+                line += f"   {args.workers} workers {pooled[-1]:9.0f} records/s"
+            print(line)
         ours, floor = statistics.median(checked), statistics.median(plain)
         print(
-            f"baseline (consume + decode): {floor:.0f} records/s; "
-            f"monitor (all checks, DLQ, commits): {ours:.0f} records/s; "
+            f"baseline (consume + decode, 1 process): {floor:.0f} records/s; "
+            f"monitor (all checks, DLQ, commits, 1 process): {ours:.0f} records/s; "
             f"ratio {ours / floor:.2f} (goal >= 0.8)"
         )
-        doomed = [topic, f"{topic}.dlq"]
-        for future in admin.delete_topics(doomed, operation_timeout=30).values():
-            with contextlib.suppress(Exception):
-                future.result(timeout=30)
+        if pooled:
+            many = statistics.median(pooled)
+            print(
+                f"monitor with STREAMMESH_MONITOR_WORKERS={args.workers} "
+                f"({args.workers} processes, same baseline): {many:.0f} records/s; "
+                f"ratio {many / floor:.2f}"
+            )
+        _delete(admin, [topic, f"{topic}.dlq"])
 
 
 if __name__ == "__main__":

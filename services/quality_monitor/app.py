@@ -13,6 +13,7 @@ from services.quality_monitor.api import health, metrics, products
 from services.quality_monitor.metrics import MonitorMetrics
 from services.quality_monitor.monitor import QualityMonitor
 from services.quality_monitor.settings import MonitorSettings, get_settings
+from services.quality_monitor.workers import WorkerPool
 
 
 def create_app(
@@ -24,11 +25,20 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.collector_registry = collector_registry
+        if settings.workers > 1:
+            pool = WorkerPool(settings, collector_registry)
+            app.state.monitor = pool
+            pool.start()
+            try:
+                yield
+            finally:
+                pool.stop()
+            return
         monitor_metrics = MonitorMetrics(collector_registry)
         monitor = QualityMonitor(settings, monitor_metrics)
         monitor_metrics.watch(monitor.snapshot)
-        app.state.settings = settings
-        app.state.collector_registry = collector_registry
         app.state.monitor = monitor
         monitor.start()
         try:

@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 from confluent_kafka import (
@@ -123,6 +123,18 @@ class ProductStatus:
     failed: int
     freshness_seconds: float | None
     lag_records: int | None
+
+
+class MonitorView(Protocol):
+    """What the HTTP side reads of a monitor: one `QualityMonitor` or a `WorkerPool` of them."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def alive(self) -> bool: ...
+
+    def statuses(self) -> list[ProductStatus]: ...
 
 
 @dataclass(slots=True)

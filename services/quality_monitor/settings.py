@@ -42,6 +42,12 @@ class MonitorSettings(BaseSettings):
     catalog_interval_seconds: float = Field(
         default=5.0, gt=0, description="How often the catalog is read for new products (5)."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Checking processes in this service, in the same consumer group (they split "
+        "the partitions); /metrics, /products and /health show them as one (1).",
+    )
     batch_size: int = Field(
         default=500, ge=1, description="Records taken per poll; offsets commit per batch (500)."
     )

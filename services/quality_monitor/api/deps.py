@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
-from services.quality_monitor.monitor import QualityMonitor
+from services.quality_monitor.monitor import MonitorView
 
 
-async def get_monitor(request: Request) -> QualityMonitor:
-    monitor: QualityMonitor = request.app.state.monitor
+async def get_monitor(request: Request) -> MonitorView:
+    monitor: MonitorView = request.app.state.monitor
     return monitor
 
 
@@ -20,5 +20,5 @@ async def get_collector_registry(request: Request) -> CollectorRegistry:
     return registry
 
 
-MonitorDep = Annotated[QualityMonitor, Depends(get_monitor)]
+MonitorDep = Annotated[MonitorView, Depends(get_monitor)]
 CollectorRegistryDep = Annotated[CollectorRegistry, Depends(get_collector_registry)]

@@ -243,3 +243,37 @@ def test_nothing_is_missing_from_the_dlq_after_a_sigkill(
         letters = read_dead_letters(mesh.bootstrap_servers, [f"{orders.topic}.dlq"], expected)
     only_orders = {c: s for c, s in landed.items() if s.topic == orders.topic}
     assert_dead_letters_match(letters, only_orders, exactly_once=False)
+
+
+@pytest.mark.slow
+def test_two_workers_check_the_corpus_as_one_monitor(mesh: Mesh, group_id: str) -> None:
+    orders = mesh.product("sales/products/orders.yaml", partitions=2)
+    other = mesh.product("customers/products/profiles.yaml")
+    corpus = orders_corpus(orders, other, good=200)
+    settings = settings_for(mesh, group_id, workers=2)
+    with serve_in_thread(create_app(settings, registry=CollectorRegistry())) as url:
+        wait_until(lambda: is_ready(url), timeout=120, what="both workers to be ready")
+        landed = publish(mesh.bootstrap_servers, corpus)
+        expected_bad = sum(1 for s in corpus if s.reason is not None)
+        letters = read_dead_letters(mesh.bootstrap_servers, [f"{orders.topic}.dlq"], expected_bad)
+        only_orders = {c: s for c, s in landed.items() if s.topic == orders.topic}
+        assert_dead_letters_match(letters, only_orders, exactly_once=True)
+        # Each worker took one of the two partitions; together they checked every record.
+        wait_until(lambda: checked_so_far(url) == len(corpus), what="every record counted")
+        wait_until(lambda: is_ready(url), what="both workers to catch up")
+        metrics = scrape(url)
+        mine = [s for s in corpus if s.topic == orders.topic]
+        assert total(
+            metrics, "streammesh_quality_records_checked_total", product=orders.ref
+        ) == len(mine)
+        assert (
+            total(metrics, "streammesh_quality_dead_letters_total", product=orders.ref)
+            == expected_bad
+        )
+        assert total(
+            metrics, "streammesh_quality_check_duration_seconds_count", product=orders.ref
+        ) == len(mine)
+        assert total(metrics, "streammesh_quality_consumer_lag_records", product=orders.ref) == 0
+        assert total(metrics, "streammesh_monitor_ready") == 1
+        (status,) = [p for p in httpx.get(f"{url}/products").json() if p["ref"] == orders.ref]
+        assert status["failed"] == expected_bad

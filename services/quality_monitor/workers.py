@@ -1,0 +1,291 @@
+"""Several checking processes in one monitor service (``STREAMMESH_MONITOR_WORKERS``).
+
+Checking is CPU-bound Python, so one process checks on one core. With N workers, the service
+spawns N processes, each running its own `QualityMonitor` in the monitor's consumer group:
+Kafka splits the partitions between them, and each checks, dead-letters and commits its own,
+with the same at-least-once guarantee as a single process. Every `REPORT_SECONDS` a worker sends
+the service a `Report` (its metric families, its products' statuses, whether it is caught up);
+the service serves them as one monitor:
+
+- counters and histograms are summed (a `_created` sample keeps the earliest);
+- freshness is the smallest of the workers' (each sees its own partitions), aged to the scrape;
+  lag is summed; a product is available only if every worker found it so;
+- ready only when every worker is alive and caught up with its own partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
+from typing import Final
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from services.quality_monitor.metrics import (
+    AVAILABLE,
+    FRESHNESS,
+    LAG,
+    READY,
+    MonitorMetrics,
+)
+from services.quality_monitor.monitor import ProductStatus, QualityMonitor
+from services.quality_monitor.settings import MonitorSettings
+
+log = logging.getLogger(__name__)
+
+REPORT_SECONDS: Final = 0.25
+_JOIN_SECONDS: Final = 30.0
+
+SampleKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one worker tells the service, as of `at` (seconds since the epoch)."""
+
+    worker: int
+    at: float
+    alive: bool
+    ready: bool
+    families: Sequence[Metric] = ()
+    statuses: Sequence[ProductStatus] = ()
+
+
+def run_worker(
+    worker: int,
+    settings: MonitorSettings,
+    reports: Connection,
+    stop: Event,
+    interval: float = REPORT_SECONDS,
+) -> None:
+    """A worker process: one `QualityMonitor`, reported every `interval` seconds until `stop`
+    is set or the service goes away."""
+    # The service stops its workers through `stop`; a Ctrl-C reaches the whole process group.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s %(name)s[worker {worker}] %(message)s",
+    )
+    for noisy in ("httpx", "httpx2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    registry = CollectorRegistry()
+    metrics = MonitorMetrics(registry)
+    monitor = QualityMonitor(settings, metrics)
+    metrics.watch(monitor.snapshot)
+    monitor.start()
+    try:
+        while True:
+            reports.send(
+                Report(
+                    worker,
+                    time.time(),
+                    monitor.alive,
+                    monitor.ready,
+                    list(registry.collect()),
+                    monitor.statuses(),
+                )
+            )
+            if not monitor.alive or stop.wait(interval):
+                break
+    except (BrokenPipeError, EOFError, OSError):  # the service is gone: stop checking
+        pass
+    finally:
+        monitor.stop()
+        metrics.close()
+        reports.close()
+
+
+@dataclass(slots=True)
+class _Worker:
+    process: BaseProcess
+    reports: Connection
+    latest: Report | None = None
+    reader: threading.Thread | None = field(default=None, repr=False)
+
+
+class WorkerPool:
+    """N worker processes seen as one monitor: `ready`, `alive`, `statuses()` and their
+    metrics on `registry` (registered by `start`, unregistered by `stop`)."""
+
+    def __init__(
+        self,
+        settings: MonitorSettings,
+        registry: CollectorRegistry,
+        *,
+        report_seconds: float = REPORT_SECONDS,
+    ) -> None:
+        self.settings = settings
+        self._report_seconds = report_seconds
+        self._registry = registry
+        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        self._stop = self._context.Event()
+        self._lock = threading.Lock()
+        self._workers: list[_Worker] = []
+        self._collector = _MergedCollector(self.reports, lambda: self.ready)
+
+    def start(self) -> None:
+        for n in range(self.settings.workers):
+            receiving, sending = self._context.Pipe(duplex=False)
+            process = self._context.Process(
+                target=run_worker,
+                args=(n, self.settings, sending, self._stop, self._report_seconds),
+                name=f"quality-monitor-{n}",
+                daemon=True,
+            )
+            process.start()
+            sending.close()
+            worker = _Worker(process, receiving)
+            worker.reader = threading.Thread(
+                target=self._read, args=(worker,), name=f"quality-monitor-{n}-reports", daemon=True
+            )
+            worker.reader.start()
+            self._workers.append(worker)
+        self._registry.register(self._collector)
+
+    def stop(self, timeout: float = _JOIN_SECONDS) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                log.warning("worker %s did not stop in time", worker.process.name)
+                worker.process.terminate()
+                worker.process.join(5)
+        for worker in self._workers:
+            if worker.reader is not None:
+                worker.reader.join(5)
+            worker.reports.close()
+        if self._workers:
+            self._registry.unregister(self._collector)
+        self._workers = []
+
+    def _read(self, worker: _Worker) -> None:
+        while True:
+            try:
+                report = worker.reports.recv()
+            except (EOFError, OSError):  # the worker ended
+                return
+            with self._lock:
+                worker.latest = report
+
+    def reports(self) -> list[Report]:
+        """Each worker's latest report (a worker that has not reported yet has none)."""
+        with self._lock:
+            return [w.latest for w in self._workers if w.latest is not None]
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._workers) and all(w.process.is_alive() for w in self._workers)
+
+    @property
+    def ready(self) -> bool:
+        """Every worker alive and caught up with the partitions assigned to it."""
+        reports = self.reports()
+        return (
+            self.alive
+            and len(reports) == len(self._workers)
+            and all(r.alive and r.ready for r in reports)
+        )
+
+    def statuses(self) -> list[ProductStatus]:
+        return merge_statuses(self.reports(), time.time())
+
+
+def merge_statuses(reports: Iterable[Report], now: float) -> list[ProductStatus]:
+    """Each product's status over every worker's partitions, by topic."""
+    merged: dict[str, ProductStatus] = {}
+    for report in reports:
+        age = max(0.0, now - report.at)
+        for status in report.statuses:
+            mine = replace(
+                status,
+                freshness_seconds=None
+                if status.freshness_seconds is None
+                else status.freshness_seconds + age,
+            )
+            known = merged.get(status.topic)
+            merged[status.topic] = mine if known is None else _combine(known, mine)
+    return [merged[topic] for topic in sorted(merged)]
+
+
+def _combine(a: ProductStatus, b: ProductStatus) -> ProductStatus:
+    return replace(
+        a,
+        subscribed=a.subscribed or b.subscribed,
+        available=_all_of(a.available, b.available),
+        checked=a.checked + b.checked,
+        failed=a.failed + b.failed,
+        freshness_seconds=_least(a.freshness_seconds, b.freshness_seconds),
+        lag_records=None
+        if a.lag_records is None and b.lag_records is None
+        else (a.lag_records or 0) + (b.lag_records or 0),
+    )
+
+
+def _all_of(a: bool | None, b: bool | None) -> bool | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return a and b
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b)
+
+
+class _MergedCollector(Collector):
+    """The workers' metric families as one monitor's."""
+
+    def __init__(self, reports: Callable[[], list[Report]], ready: Callable[[], bool]) -> None:
+        self._reports = reports
+        self._ready = ready
+
+    def collect(self) -> Iterable[Metric]:
+        return merge_families(self._reports(), time.time(), self._ready())
+
+
+def merge_families(reports: Iterable[Report], now: float, ready: bool) -> list[Metric]:
+    """The families of every report merged by name and labels (see the module's doc)."""
+    shapes: dict[str, Metric] = {}  # the first family of each name, for its type and help
+    values: dict[str, dict[SampleKey, float]] = {}
+    for report in reports:
+        age = max(0.0, now - report.at)
+        for family in report.families:
+            shapes.setdefault(family.name, family)
+            merged = values.setdefault(family.name, {})
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                value = sample.value + age if family.name == FRESHNESS else sample.value
+                known = merged.get(key)
+                merged[key] = value if known is None else _merge(family, sample.name, known, value)
+    out = []
+    for name, shape in shapes.items():
+        family = Metric(name, shape.documentation, shape.type, shape.unit)
+        if name == READY:
+            family.add_sample(READY, {}, 1.0 if ready else 0.0)
+        else:
+            for (sample_name, labels), value in values[name].items():
+                family.add_sample(sample_name, dict(labels), value)
+        out.append(family)
+    return out
+
+
+def _merge(family: Metric, sample: str, a: float, b: float) -> float:
+    if family.type in ("counter", "histogram", "summary"):
+        return min(a, b) if sample.endswith("_created") else a + b
+    if family.name in (FRESHNESS, AVAILABLE):
+        return min(a, b)
+    if family.name == LAG:
+        return a + b
+    return max(a, b)  # WATCHED: every worker follows the same catalog
