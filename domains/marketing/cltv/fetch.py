@@ -4,7 +4,7 @@ Faust hands every fetched record to its topic callback through `wait_first(callb
 suspend_flow.wait())`, so that a callback blocked by flow control returns when a rebalance
 suspends the flow. That creates two tasks, a future and a wait per record: about a tenth of a
 worker's time. Nearly every callback finishes without suspending (decode, put on a queue with
-room), so `drain` runs it inline; one that does suspend is handed to a task and raced against
+room), so `deliver` runs it inline; one that does suspend is handed to a task and raced against
 `suspend_flow` as Faust does. The loop is Faust 0.15.3's `Consumer._drain_messages` otherwise
 (the version is pinned).
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import faust
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -29,6 +29,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message, TransportT
 
 InlineHandler = Callable[[Message], None]
+M = TypeVar("M")
 
 
 @types.coroutine
@@ -39,7 +40,9 @@ def _resume(coroutine: Coroutine[Any, Any, Any], waiting: Any) -> Generator[Any,
 
 
 async def deliver(
-    callback: Callable[[Message], Awaitable[Any]], message: Message, race: Any
+    callback: Callable[[M], Awaitable[Any]],
+    message: M,
+    race: Callable[[asyncio.Future[Any]], Awaitable[None]],
 ) -> None:
     """`callback(message)`, inline when it never suspends; otherwise raced against `race`."""
     coroutine = cast(Coroutine[Any, Any, Any], callback(message))
