@@ -159,7 +159,7 @@ def _env() -> cel.Env:
 class CelProgram:
     """One CEL expression compiled once; get instances from `CelProgram.compile`."""
 
-    __slots__ = ("_bind", "_program", "_uses_now", "expr", "fields")
+    __slots__ = ("_bind", "_program", "_uses_now", "expr", "fields", "sized")
 
     def __init__(self, expr: str, program: cel.Expression) -> None:
         self.expr = expr
@@ -168,7 +168,9 @@ class CelProgram:
         self._uses_now = "now" in expr
         #: The record's fields the program reads (`message.<field>`), None for the whole record.
         self.fields = _referenced_fields(expr)
-        self._bind = _binder(self.fields, _sized_fields(expr, self.fields or frozenset()))
+        #: The fields of `fields` read only by `size()`: of those, only the size is bound.
+        self.sized = _sized_fields(expr, self.fields or frozenset())
+        self._bind = _binder(self.fields, self.sized)
 
     @staticmethod
     def compile(expr: str, rule: str = "<expression>") -> "CelProgram":

@@ -15,11 +15,16 @@ Many records at once (`FusedCheck.suspects`) share even that evaluation: one `fi
 batch names the records the conjunction does not clear. A field rule's body over one value is a
 pure function of that value, so its verdict per value is kept (a bounded memo, one table per
 Python type, so `1`, `1.0` and `True` stay apart) and each distinct value is evaluated once.
+So is a message rule's that reads one field only (`message.amount >= 0.0`, or only its size,
+`size(message.line_items) > 0`): when every message rule does, a record whose field values are
+all known to pass skips the evaluation; the values of the records the `filter` clears are
+learnt from it, at no cost of their own.
 """
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from decimal import Decimal
 from typing import Final, final
 
 from streammesh.contracts.cel import CelProgram, CelRuleExpression, to_cel
@@ -43,6 +48,7 @@ _MEMO_LIMIT: Final = 4096  # values per body and type; a full table starts again
 _CHUNK: Final = 32
 
 Memo = dict[type, dict[object, bool]]
+_ABSENT: Final = object()  # the memo key of a record without the field
 
 
 @final
@@ -54,6 +60,7 @@ class FusedCheck:
         "_bodies",
         "_learners",
         "_memos",
+        "_message_memos",
         "_messages_batch",
         "_plans",
         "_program",
@@ -66,8 +73,11 @@ class FusedCheck:
         plans: tuple[FieldPlan, ...],
         slots: int,
         batch: tuple[CelProgram, CelProgram | None] | None = None,
+        message_memos: tuple["_MessageMemo", ...] | None = None,
     ) -> None:
         self._program = program
+        # One per message rule taken, when each reads a single field; else None.
+        self._message_memos = message_memos
         self._plans = plans
         self._slots = slots
         # Over a batch: every rule taken, and the message rules alone for the records whose
@@ -122,15 +132,36 @@ class FusedCheck:
                 cleared.append((index, record))
         suspects += self._failing(self._batch, elements)
         if self._messages_batch is not None and cleared:
-            alone = []
-            for index, record in cleared:
-                element = bind(record)
-                assert isinstance(element, dict)
-                element[_INDEX] = index
-                alone.append(element)
-            suspects += self._failing(self._messages_batch, alone)
+            suspects += self._failing_messages(self._messages_batch, cleared)
         suspects.sort()
         return suspects
+
+    def _failing_messages(
+        self, program: CelProgram, cleared: list[tuple[int, dict[str, object]]]
+    ) -> list[int]:
+        """Of records whose field rules pass, those the message rules do not clear: one
+        evaluation over those with values the message memos do not know, learning from it."""
+        assert self._program is not None
+        bind, memos = self._program.bind, self._message_memos
+        elements: list[dict[str, object]] = []
+        unknown: list[dict[str, object]] = []
+        for index, record in cleared:
+            if memos is not None:
+                if _recall_messages(memos, record):
+                    continue  # every message rule passes on these values
+                unknown.append(record)
+            element = bind(record)
+            assert isinstance(element, dict)
+            element[_INDEX] = index
+            elements.append(element)
+        failing = self._failing(program, elements)
+        if memos is not None and unknown:
+            refused = set(failing)
+            for element, record in zip(elements, unknown, strict=True):
+                if element[_INDEX] not in refused:  # every message rule passed on them
+                    for memo in memos:
+                        memo.passed(record)
+        return failing
 
     def _gather(
         self, records: Sequence[object], suspects: list[int]
@@ -255,6 +286,70 @@ def _memoizable(value: object) -> bool:
     return type(value) is not float or not (value == 0.0 or math.isnan(value))
 
 
+@final
+class _MessageMemo:
+    """The values of its one field on which a message rule is known to pass.
+
+    The rule reads `message.<field>` and nothing else (no `now`), so its verdict is a function
+    of what that field binds to: the value, or only its size when the rule reads only that.
+    Values kept are those whose equal values bind equal: the memo types (floats away from 0.0
+    and NaN), and decimals likewise (a decimal binds as its double).
+    """
+
+    __slots__ = ("field", "known", "sized")
+
+    def __init__(self, field: str, sized: bool) -> None:
+        self.field = field
+        self.sized = sized
+        self.known: set[Hashable] = set()
+
+    def key(self, record: dict[str, object]) -> Hashable | None:
+        """What the rule's verdict on `record` depends on; None when it cannot be kept."""
+        if self.field not in record:
+            return _ABSENT
+        value = record[self.field]
+        kind = type(value)
+        if self.sized and (kind is list or kind is dict):
+            return (kind, len(value))  # type: ignore[arg-type]
+        if kind in _MEMO_TYPES:
+            return (kind, value) if _memoizable(value) else None
+        if kind is Decimal:
+            assert isinstance(value, Decimal)
+            return None if value.is_nan() or value.is_zero() else (kind, value)
+        return None
+
+    def passed(self, record: dict[str, object]) -> None:
+        key = self.key(record)
+        if key is not None:
+            if len(self.known) >= _MEMO_LIMIT:
+                self.known.clear()
+            self.known.add(key)
+
+
+def _recall_messages(memos: tuple[_MessageMemo, ...], record: dict[str, object]) -> bool:
+    """Whether every message rule is known to pass on `record`'s values."""
+    for memo in memos:
+        key = memo.key(record)
+        if key is None or key not in memo.known:
+            return False
+    return True
+
+
+def _message_memo(term: str) -> _MessageMemo | None:
+    """The memo of a message rule's term when it reads a single field."""
+    try:
+        program = CelProgram.compile(term, "<memoized rule>")
+    except RuleCompileError:
+        return None
+    fields = program.fields
+    if fields is None or len(fields) != 1:
+        return None
+    (name,) = fields
+    if name.startswith(_RESERVED):
+        return None
+    return _MessageMemo(name, name in program.sized)
+
+
 def _learner(body: FieldBody) -> CelProgram | None:
     """A program naming the indexes of the candidate values a body's `all` term does not clear;
     its candidates are maps of the value (`v`) and its index (`i`)."""
@@ -317,7 +412,16 @@ def fuse(
     messages_only = batch_terms[: len(messages)]
     alone = _batch_program(program, messages_only) if messages_only else None
     batch = None if whole is None or (messages_only and alone is None) else (whole, alone)
-    return FusedCheck(program, tuple(plans), slot, batch), frozenset(messages), frozenset(fields)
+    memos = [_message_memo(term) for term in messages_only]
+    message_memos = tuple(m for m in memos if m is not None)
+    check = FusedCheck(
+        program,
+        tuple(plans),
+        slot,
+        batch,
+        message_memos if messages_only and len(message_memos) == len(memos) else None,
+    )
+    return check, frozenset(messages), frozenset(fields)
 
 
 def _batch_program(program: CelProgram | None, terms: Sequence[str]) -> CelProgram | None:

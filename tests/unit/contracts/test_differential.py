@@ -6,6 +6,7 @@ with it: the rule passes, or it fails (false, or an evaluation error, which conf
 counts as a failure). The few expressions known to differ are pinned in their own test.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.unit.contracts.corpus import (
     RECORDS,
     RULES,
     decoded,
+    order,
     shipped_rules,
 )
 
@@ -91,3 +93,44 @@ def test_a_batch_of_every_record_gets_each_ones_verdict() -> None:
     records = [record for _, record in SAMPLES]
 
     assert evaluator.evaluate_batch(records) == [evaluator.evaluate(r) for r in records]
+
+
+def test_batches_after_the_first_keep_each_records_verdict() -> None:
+    """Message rules of one field keep the values they passed on; a value seen again, failing or
+    not, a decimal zero, a size, an absent field: each record's violations as on its own."""
+    evaluator = RuleEvaluator(
+        [
+            cel_rule("amount", "message.amount >= 0.0"),
+            cel_rule("items", "size(message.items) > 0"),
+            cel_rule("priority", "message.priority != 7"),
+            cel_rule("weight", "1.0 / message.weight > 0.0"),
+        ]
+    )
+    samples = [
+        order(),
+        order(amount=Decimal("-1.00")),
+        order(amount=Decimal("0.00")),
+        order(amount=Decimal("-0.00")),
+        order(items=[]),
+        order(priority=7),
+        order(weight=0.0),
+        order(weight=-0.0),
+        order(weight=float("nan")),
+        {k: v for k, v in order().items() if k != "amount"},
+    ]
+    records = [*samples, *(decoded(r) for r in samples[:6]), *samples]
+    expected = [evaluator.evaluate(r) for r in records]
+    for _ in range(3):  # the first batch teaches the memos, the next ones use them
+        assert evaluator.evaluate_batch(records) == expected
+    assert [bool(v) for v in expected[: len(samples)]] == [
+        False,
+        True,  # amount -1.00
+        False,
+        False,
+        True,  # no items
+        True,  # priority 7
+        False,  # 1.0 / 0.0 is infinity
+        True,  # 1.0 / -0.0 is minus infinity
+        True,  # NaN
+        True,  # no amount
+    ]
