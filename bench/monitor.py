@@ -43,7 +43,11 @@ from fastavro import parse_schema, schemaless_writer
 from prometheus_client import CollectorRegistry
 
 from services.quality_monitor.metrics import MonitorMetrics
-from services.quality_monitor.monitor import QualityMonitor, consumer_config
+from services.quality_monitor.monitor import (
+    QualityMonitor,
+    consumer_config,
+    tune_garbage_collector,
+)
 from services.quality_monitor.settings import MonitorSettings
 from services.quality_monitor.workers import WorkerPool
 from streammesh.products.loader import load_descriptor
@@ -274,6 +278,9 @@ def main() -> None:
         "); 1: only the single process",
     )
     args = parser.parse_args()
+    # As the service tunes its process (`python -m services.quality_monitor`, each worker); the
+    # baseline runs in this process too, with the same setting.
+    tune_garbage_collector()
     with (
         tempfile.TemporaryDirectory() as state,
         kafka_for_tests(Path(state)) as kafka,

@@ -5,6 +5,7 @@ import logging
 import uvicorn
 
 from services.quality_monitor.app import create_app
+from services.quality_monitor.monitor import tune_garbage_collector
 from services.quality_monitor.settings import MonitorSettings, get_settings
 
 
@@ -15,6 +16,7 @@ def serve(settings: MonitorSettings) -> None:
     # One line per registry request would drown what the monitor itself says.
     for noisy in ("httpx", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    tune_garbage_collector()
     uvicorn.run(
         create_app(settings),
         host=settings.host,

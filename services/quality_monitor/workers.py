@@ -38,7 +38,7 @@ from services.quality_monitor.metrics import (
     READY,
     MonitorMetrics,
 )
-from services.quality_monitor.monitor import ProductStatus, QualityMonitor
+from services.quality_monitor.monitor import ProductStatus, QualityMonitor, tune_garbage_collector
 from services.quality_monitor.settings import MonitorSettings
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def run_worker(
     )
     for noisy in ("httpx", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    tune_garbage_collector()
     registry = CollectorRegistry()
     metrics = MonitorMetrics(registry)
     monitor = QualityMonitor(settings, metrics)

@@ -4,6 +4,7 @@ offset is never committed, and its partition is checked again from it."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +19,12 @@ from services.quality_monitor import monitor as monitor_module
 from services.quality_monitor.catalog import CatalogProduct
 from services.quality_monitor.checks import EventTimeLimits, check_record
 from services.quality_monitor.metrics import DEAD_LETTERS, MonitorMetrics
-from services.quality_monitor.monitor import QualityMonitor, Watched
+from services.quality_monitor.monitor import (
+    GC_THRESHOLD,
+    QualityMonitor,
+    Watched,
+    tune_garbage_collector,
+)
 from services.quality_monitor.settings import MonitorSettings
 from tests.unit.quality_monitor.samples import (
     NOW,
@@ -289,3 +295,14 @@ def test_each_record_of_a_batch_gets_the_verdict_it_gets_alone(
     assert sorted(expected) == [1, 3, 5, 6, 7, 8]
     (watched,) = monitor._watched.values()
     assert (watched.checked, watched.failed) == (10, 6)
+
+
+def test_the_garbage_collector_is_tuned_for_the_loop() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_garbage_collector()
+        assert gc.get_threshold() == (GC_THRESHOLD, *before[1:])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
