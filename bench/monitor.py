@@ -9,9 +9,10 @@ not counted. Kafka is the project's own broker, or the cluster named by
 STREAMMESH_BOOTSTRAP_SERVERS; the registry runs in this process.
 
 With --workers N (2 by default) the monitor also runs as N checking processes in one service
-(STREAMMESH_MONITOR_WORKERS=N), each taking a share of the partitions, on the same number of
-records published once all N are in the group (`monitor_workers`); that figure is printed on its
-own line, against the same single-consumer baseline, after the single-process ratio.
+(STREAMMESH_MONITOR_WORKERS=N), each taking an equal share of the partitions (3 per worker), on
+the same number of records published once all N are in the group (`monitor_workers`); that
+figure is printed on its own line, against the same single-consumer baseline, after the
+single-process ratio.
 
     python -m bench.monitor [--records 50000] [--rounds 2] [--workers 2]
 """
@@ -93,21 +94,23 @@ def registry(bootstrap_servers: str) -> Iterator[str]:
         thread.join(30)
 
 
-def register_orders(url: str, admin: AdminClient) -> tuple[str, str, int, Any]:
+def register_orders(
+    url: str, admin: AdminClient, partitions: int = PARTITIONS
+) -> tuple[str, str, int, Any]:
     """A copy of sales.orders.v1 under a fresh name; returns ref, topic, schema id, schema."""
     descriptor = load_descriptor(ROOT / "domains/sales/products/orders.yaml")
     name = f"orders_{uuid.uuid4().hex[:8]}"
     topic = f"sales.{name}.v1"
     dumped = descriptor.model_dump(mode="json", by_alias=True)
     dumped["name"] = name
-    dumped["topic"] = {**dumped["topic"], "name": topic, "partitions": PARTITIONS}
+    dumped["topic"] = {**dumped["topic"], "name": topic, "partitions": partitions}
     value_schema = (ROOT / descriptor.topic.value_schema).read_text()
     body = {
         "descriptor": dumped,
         "valueSchema": value_schema,
         "keySchema": (ROOT / str(descriptor.topic.key_schema)).read_text(),
     }
-    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(timeout=30)
+    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(timeout=30)
     response = httpx.put(f"{url}/products/sales/{name}", json=body, timeout=30)
     response.raise_for_status()
     public = response.json()
@@ -228,11 +231,11 @@ def monitor_workers(bootstrap_servers: str, admin: AdminClient, count: int, work
     topic would be checked by the first alone until the others join. Here every worker is in
     the group (the service is ready) before the records appear: they are published in one
     transaction, on a product of their own in a catalog of its own, and the monitor's consumers
-    read committed records only (librdkafka's default). Workers report every `_REPORT_SECONDS`,
-    at both ends alike.
+    read committed records only (librdkafka's default). The topic has `PARTITIONS` per worker,
+    so each checks as many records. Workers report every `_REPORT_SECONDS`, at both ends alike.
     """
     with registry(bootstrap_servers) as url:
-        _, topic, schema_id, schema = register_orders(url, admin)
+        _, topic, schema_id, schema = register_orders(url, admin, PARTITIONS * workers)
         settings = settings_for(bootstrap_servers, url, workers)
         pool = WorkerPool(settings, CollectorRegistry(), report_seconds=_REPORT_SECONDS)
         pool.start()
@@ -312,8 +315,9 @@ def main() -> None:
         if pooled:
             many = statistics.median(pooled)
             print(
-                f"monitor with STREAMMESH_MONITOR_WORKERS={args.workers} "
-                f"({args.workers} processes, same baseline): {many:.0f} records/s; "
+                f"monitor with STREAMMESH_MONITOR_WORKERS={args.workers} ({args.workers} "
+                f"processes, {PARTITIONS * args.workers} partitions; same baseline): "
+                f"{many:.0f} records/s; "
                 f"ratio {many / floor:.2f}"
             )
         _delete(admin, [topic, f"{topic}.dlq"])

@@ -161,8 +161,13 @@ class SubjectResolver:
 
     def probe(self) -> bool:
         """Whether the subject's versions are readable now (the client caches no listing)."""
-        try:
-            self._client.get_versions(self.subject)
-        except Exception:  # noqa: BLE001 - any failure means "not available"
-            return False
-        return True
+        return subject_readable(self._client, self.subject)
+
+
+def subject_readable(client: SchemaRegistryClient, subject: str) -> bool:
+    """Whether `subject`'s versions are readable now (the client caches no listing)."""
+    try:
+        client.get_versions(subject)
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+    return True

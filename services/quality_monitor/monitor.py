@@ -36,7 +36,12 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, NewTopic, TopicMetadata
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from services.quality_monitor.catalog import CatalogProduct, CatalogReader, SubjectResolver
+from services.quality_monitor.catalog import (
+    CatalogProduct,
+    CatalogReader,
+    SubjectResolver,
+    subject_readable,
+)
 from services.quality_monitor.checks import (
     EventTimeLimits,
     Outcome,
@@ -155,6 +160,18 @@ class MonitorView(Protocol):
     def statuses(self) -> list[ProductStatus]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _CatalogRead:
+    """One read of the catalog, made off the loop: the active products, the topics that exist
+    (and of those, the ones with a leader for every partition), and whether each value subject
+    could be read."""
+
+    products: tuple[CatalogProduct, ...]
+    existing: frozenset[str]
+    readable: frozenset[str]
+    probed: Mapping[str, bool]
+
+
 @dataclass(slots=True)
 class _Batch:
     """One checked batch until it is committed: its offsets, where to rewind, its letters."""
@@ -244,6 +261,8 @@ class QualityMonitor:
         self._subscription: tuple[str, ...] = ()
         self._assignment_seen = False
         self._catalog_read = False
+        self._catalog_lock = threading.Lock()
+        self._catalog_pending: _CatalogRead | None = None  # read, not yet applied by the loop
         self._registry_client: SchemaRegistryClient | None = None
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
@@ -369,20 +388,29 @@ class QualityMonitor:
         self, consumer: Consumer, producer: Producer, admin: AdminClient, catalog: CatalogReader
     ) -> None:
         settings = self.settings
-        next_catalog = next_lag = 0.0
-        while not self._stopping.is_set():
-            now = time.monotonic()
-            if now >= next_catalog:
-                self._sync_catalog(catalog, consumer, admin)
-                next_catalog = now + settings.catalog_interval_seconds
-            if not self._subscription:
-                self._stopping.wait(min(settings.poll_timeout_seconds, 0.2))
-                continue
-            messages = consumer.consume(settings.batch_size, settings.poll_timeout_seconds)
-            self._step(messages, consumer, producer)
-            if time.monotonic() >= next_lag:
-                self._refresh_high_watermarks(consumer)
-                next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
+        done = threading.Event()
+        reader = threading.Thread(
+            target=self._follow_catalog,
+            args=(catalog, admin, done),
+            name="quality-monitor-catalog",
+            daemon=True,
+        )
+        reader.start()
+        next_lag = 0.0
+        try:
+            while not self._stopping.is_set():
+                self._apply_pending_catalog(consumer)
+                if not self._subscription:
+                    self._stopping.wait(min(settings.poll_timeout_seconds, 0.1))
+                    continue
+                messages = consumer.consume(settings.batch_size, settings.poll_timeout_seconds)
+                self._step(messages, consumer, producer)
+                if time.monotonic() >= next_lag:
+                    self._refresh_high_watermarks(consumer)
+                    next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
+        finally:
+            done.set()
+            reader.join(_TIMEOUT_SECONDS * 2)
 
     def _step(self, messages: Sequence[Message], consumer: Consumer, producer: Producer) -> None:
         """Check a batch (if any), then commit every batch settled since; wait only when
@@ -646,18 +674,64 @@ class QualityMonitor:
 
     # --- catalog, subscription, assignment
 
-    def _sync_catalog(self, catalog: CatalogReader, consumer: Consumer, admin: AdminClient) -> None:
+    def _follow_catalog(
+        self, catalog: CatalogReader, admin: AdminClient, done: threading.Event
+    ) -> None:
+        """The catalog reader's thread: reads the catalog, the topics and the subjects (network
+        round trips the loop does not wait for) every `catalog_interval_seconds`; the loop
+        applies the newest read between two batches."""
+        while not done.is_set():
+            try:
+                read = self._read_catalog(catalog, admin)
+            except Exception:  # the loop goes on with the last read; the next one may work
+                log.exception("cannot read the catalog")
+                read = None
+            if read is not None:
+                with self._catalog_lock:
+                    self._catalog_pending = read
+            done.wait(self.settings.catalog_interval_seconds)
+
+    def _read_catalog(self, catalog: CatalogReader, admin: AdminClient) -> _CatalogRead | None:
         try:
             products = catalog.active_products()
         except CatalogUnavailableError as exc:
             self.metrics.catalog_polls.labels("error").inc()
             log.warning("%s", exc)
-            return
+            return None
         self.metrics.catalog_polls.labels("ok").inc()
+        try:
+            metadata = admin.list_topics(timeout=_TIMEOUT_SECONDS).topics
+        except KafkaException as exc:
+            log.warning("cannot list topics: %s", exc)
+            metadata = {}
+        existing = {t for t, m in metadata.items() if m.error is None}
+        assert self._registry_client is not None
+        probed = {
+            p.value_subject: subject_readable(self._registry_client, p.value_subject)
+            for p in products
+        }
+        for product in products:
+            if product.topic in existing and dlq_topic(product.topic) not in existing:
+                self._create_dlq(admin, dlq_topic(product.topic))
+        return _CatalogRead(
+            products=tuple(products),
+            existing=frozenset(existing),
+            readable=frozenset(t for t in existing if _has_leaders(metadata[t])),
+            probed=probed,
+        )
+
+    def _apply_pending_catalog(self, consumer: Consumer) -> None:
+        with self._catalog_lock:
+            read, self._catalog_pending = self._catalog_pending, None
+        if read is not None:
+            self._apply_catalog(read, consumer)
+
+    def _apply_catalog(self, read: _CatalogRead, consumer: Consumer) -> None:
+        """Follow a read of the catalog: the products to watch, and the subscription."""
         assert self._registry_client is not None
         current = self._watched
         updated: dict[str, Watched] = {}
-        for product in products:
+        for product in read.products:
             known = current.get(product.topic)
             if known is not None and known.product.value_subject == product.value_subject:
                 if known.product.value_version != product.value_version:
@@ -675,19 +749,10 @@ class QualityMonitor:
                 recorder=self.metrics.recorder(product.ref),
                 freshness_ms=_freshness_ms(product),
             )
-        try:
-            metadata = consumer.list_topics(timeout=_TIMEOUT_SECONDS).topics
-        except KafkaException as exc:
-            log.warning("cannot list topics: %s", exc)
-            metadata = {}
-        existing = {t for t, m in metadata.items() if m.error is None}
         for topic, w in updated.items():
-            readable = topic in existing and _has_leaders(metadata[topic])
-            w.available = w.resolver.probe() and readable
+            w.available = read.probed.get(w.product.value_subject, False) and topic in read.readable
             w.recorder.probe(w.available)
-            w.subscribed = topic in existing
-            if w.subscribed and dlq_topic(topic) not in existing:
-                self._create_dlq(admin, dlq_topic(topic))
+            w.subscribed = topic in read.existing
         self._watched = updated
         self._catalog_read = True
         wanted = tuple(sorted(t for t, w in updated.items() if w.subscribed))
