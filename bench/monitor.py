@@ -47,6 +47,7 @@ from services.quality_monitor.metrics import MonitorMetrics
 from services.quality_monitor.monitor import (
     QualityMonitor,
     consumer_config,
+    take_batch,
     tune_garbage_collector,
 )
 from services.quality_monitor.settings import MonitorSettings
@@ -178,7 +179,8 @@ def settings_for(bootstrap_servers: str, url: str, workers: int = 1) -> MonitorS
 
 
 def baseline(settings: MonitorSettings, topic: str, count: int) -> float:
-    """Records/s of consume + decode alone, same consumer settings and batch size."""
+    """Records/s of consume + decode alone: same consumer settings, batch size and way of
+    taking a batch (`take_batch`) as the monitor."""
     consumer = Consumer(consumer_config(settings))
     client = SchemaRegistryClient(settings.registry_client_config())
     decode = AvroDeserializer(client)
@@ -187,7 +189,7 @@ def baseline(settings: MonitorSettings, topic: str, count: int) -> float:
     started = 0.0
     try:
         while seen < count:
-            for message in consumer.consume(settings.batch_size, settings.poll_timeout_seconds):
+            for message in take_batch(consumer, settings.batch_size, settings.poll_timeout_seconds):
                 if message.error() is not None:
                     continue
                 if not seen:

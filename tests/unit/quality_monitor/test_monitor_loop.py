@@ -23,6 +23,7 @@ from services.quality_monitor.monitor import (
     GC_THRESHOLD,
     QualityMonitor,
     Watched,
+    take_batch,
     tune_garbage_collector,
 )
 from services.quality_monitor.settings import MonitorSettings
@@ -306,3 +307,34 @@ def test_the_garbage_collector_is_tuned_for_the_loop() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@dataclass
+class QueueConsumer:
+    """A consumer whose fetched messages are `queued`; `arriving` come during a wait."""
+
+    queued: list[FakeMessage]
+    arriving: list[FakeMessage] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+
+    def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
+        assert timeout == 0  # never waits for a full batch
+        taken, self.queued = self.queued[:num_messages], self.queued[num_messages:]
+        return taken
+
+    def poll(self, timeout: float) -> FakeMessage | None:
+        self.waits.append(timeout)
+        self.queued += self.arriving
+        self.arriving = []
+        return self.queued.pop(0) if self.queued else None
+
+
+def test_a_partial_batch_is_taken_without_waiting_for_a_full_one() -> None:
+    consumer = QueueConsumer(batch(0, 0, [GOOD] * 3))
+    assert len(take_batch(consumer, 500, 0.5)) == 3  # type: ignore[arg-type]
+    assert consumer.waits == []
+    consumer.arriving = batch(0, 3, [GOOD] * 2)
+    taken = take_batch(consumer, 500, 0.5)  # type: ignore[arg-type]
+    assert [m.offset() for m in taken] == [3, 4]
+    assert consumer.waits == [0.5]
+    assert take_batch(consumer, 500, 0.5) == []  # type: ignore[arg-type]
