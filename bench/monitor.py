@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from io import BytesIO
@@ -46,6 +46,7 @@ from prometheus_client import CollectorRegistry
 
 from services.quality_monitor.metrics import MonitorMetrics
 from services.quality_monitor.monitor import (
+    ProductStatus,
     QualityMonitor,
     consumer_config,
     take_batch,
@@ -207,6 +208,25 @@ def baseline(settings: MonitorSettings, topic: str, count: int) -> float:
     return (count - 1) / elapsed
 
 
+def checked_rate(
+    statuses: Callable[[], Iterable[ProductStatus]],
+    alive: Callable[[], None],
+    count: int,
+    pause: float,
+) -> float:
+    """Records/s from the first record reported checked to the `count`th; `alive` raises if the
+    monitor stopped."""
+    first_seen, started = 0, 0.0
+    while True:
+        checked = sum(s.checked for s in statuses())
+        if checked and not started:
+            first_seen, started = checked, time.perf_counter()
+        if checked >= count:
+            return (count - first_seen) / (time.perf_counter() - started)
+        alive()
+        time.sleep(pause)
+
+
 def monitor(settings: MonitorSettings, count: int) -> float:
     """Records/s of the monitor's loop, from the first record checked to the last."""
     metrics = MonitorMetrics(CollectorRegistry())
@@ -214,16 +234,12 @@ def monitor(settings: MonitorSettings, count: int) -> float:
     metrics.watch(loop.snapshot)
     loop.start()
     try:
-        first_seen, started = 0, 0.0
-        while True:
-            checked = sum(s.checked for s in loop.statuses())
-            if checked and not started:
-                first_seen, started = checked, time.perf_counter()
-            if checked >= count:
-                return (count - first_seen) / (time.perf_counter() - started)
+
+        def alive() -> None:
             if not loop.alive:
                 raise RuntimeError(f"the monitor stopped: {loop.error!r}")
-            time.sleep(0.05)
+
+        return checked_rate(loop.statuses, alive, count, 0.05)
     finally:
         loop.stop()
         metrics.close()
@@ -252,16 +268,12 @@ def monitor_workers(bootstrap_servers: str, admin: AdminClient, count: int, work
                     raise RuntimeError("the workers did not join in time")
                 time.sleep(0.05)
             publish(bootstrap_servers, topic, schema_id, schema, count, transactional=True)
-            first_seen, started = 0, 0.0
-            while True:
-                checked = sum(s.checked for s in pool.statuses())
-                if checked and not started:
-                    first_seen, started = checked, time.perf_counter()
-                if checked >= count:
-                    return (count - first_seen) / (time.perf_counter() - started)
+
+            def alive() -> None:
                 if not pool.alive:
                     raise RuntimeError("a worker stopped")
-                time.sleep(0.01)
+
+            return checked_rate(pool.statuses, alive, count, 0.01)
         finally:
             pool.stop()
             _delete(admin, [topic, f"{topic}.dlq"])
