@@ -26,11 +26,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import faust
 import orjson
@@ -61,7 +61,13 @@ from domains.marketing.cltv.metrics import register as register_metrics
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
-from streammesh.serde import AvroDeserializer, AvroSerializer, SerdeError
+from streammesh.serde import (
+    AvroDeserializer,
+    AvroSerializer,
+    RegistryLookupError,
+    SerdeError,
+    UnknownSchemaIdError,
+)
 from streammesh.settings import registry_client_config
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,27 @@ class Utf8Codec(Codec):
 
     def _loads(self, s: bytes) -> Any:
         return s.decode()
+
+
+#: What `decode_input` gives for a payload that is not a record of any registered schema.
+UNREADABLE: Final = b""
+
+
+def decode_input(decode: Callable[[bytes | None], Any], payload: bytes | None) -> Any:
+    """The decoded record, or `UNREADABLE` for a payload that can never decode (no magic byte,
+    truncated, an id the registry does not know).
+
+    A registry that cannot answer (down, 401, 5xx) is raised, not counted: the record is then
+    neither acked nor committed, so it is read again rather than skipped for good.
+    """
+    try:
+        return decode(payload)
+    except UnknownSchemaIdError:
+        return UNREADABLE
+    except RegistryLookupError:
+        raise
+    except SerdeError:
+        return UNREADABLE
 
 
 def cltv_record(customer: CustomerState, model: CltvModel) -> dict[str, object]:
@@ -450,10 +477,7 @@ class CltvProcessor:
     def on_input(self, message: Message) -> None:
         """Stage one: an order or profile into customer state, partials and customer value."""
         kind = "orders" if message.topic == self.settings.orders_topic else "profiles"
-        try:
-            value = self.decode(message.value)
-        except SerdeError:
-            value = b""  # not a record: counted as unreadable below
+        value = decode_input(self.decode, message.value)  # UNREADABLE is counted below
         self.state_view.partition = message.partition
         self.next_offsets[message.topic, message.partition] = message.offset + 1
         if kind == "orders":
