@@ -195,6 +195,16 @@ class _Batch:
     letters: int = 0  # dead letters sent and not yet reported on
     refused: dict[TopicPartitionKey, int] = field(default_factory=dict)  # first refused offset
     acknowledged: dict[str, int] = field(default_factory=dict)  # letters, by product ref
+    # Partitions this batch gave up: rewound to an earlier record, or revoked. Their records are
+    # checked again (by this consumer after the rewind, or by the next owner), so the batch
+    # neither commits them nor heeds a refusal of their letters reported afterwards.
+    abandoned: set[TopicPartitionKey] = field(default_factory=set)
+
+    def abandon(self, key: TopicPartitionKey) -> None:
+        self.abandoned.add(key)
+        self.commit.pop(key, None)
+        self.rewind.pop(key, None)
+        self.refused.pop(key, None)
 
 
 @dataclass(slots=True)
@@ -621,6 +631,8 @@ class QualityMonitor:
                 batch.acknowledged[ref] = batch.acknowledged.get(ref, 0) + 1
                 return
             log.warning("dead letter of %s[%d]@%d refused: %s", source[0], source[1], offset, error)
+            if source in batch.abandoned:  # checked again from an earlier record anyway
+                return
             first = batch.refused.get(source)
             batch.refused[source] = offset if first is None else min(first, offset)
 
@@ -642,28 +654,9 @@ class QualityMonitor:
 
     def _commit_settled(self, consumer: Consumer, *, asynchronous: bool = True) -> None:
         """Commit, oldest first, every batch whose dead letters are all reported on; a refused
-        letter's partition is rewound to it, and batches after it commit nothing of it."""
-        in_flight = self._in_flight
-        commits: dict[TopicPartitionKey, int] = {}
-        rewind: dict[TopicPartitionKey, int] = {}
-        while in_flight and in_flight[0].letters == 0:
-            batch = in_flight.popleft()
-            for ref, count in batch.acknowledged.items():
-                watched = self._by_ref(ref)
-                if watched is not None:
-                    watched.recorder.dead_letters(count)
-            held = batch.rewind
-            for key, offset in batch.commit.items():
-                commits[key] = min(offset, held.get(key, offset))
-            for key, offset in held.items():
-                commits.setdefault(key, offset)
-            for key, first in batch.refused.items():
-                commits[key] = min(commits.get(key, first), first)
-                rewind[key] = first
-                for later in in_flight:  # checked again from `first` after the rewind
-                    later.commit.pop(key, None)
-                    later.rewind.pop(key, None)
-                    later.refused.pop(key, None)
+        letter's partition is rewound to it, and batches after it give it up. Only partitions
+        still assigned are committed or rewound."""
+        commits, rewind = self._settle()
         if commits:
             self._next_offsets.update(commits)
             offsets = [TopicPartition(t, p, o) for (t, p), o in commits.items()]
@@ -676,6 +669,35 @@ class QualityMonitor:
                 log.warning("commit failed: %s", exc)
         if rewind:
             self._rewind(consumer, rewind)
+
+    def _settle(self) -> tuple[dict[TopicPartitionKey, int], dict[TopicPartitionKey, int]]:
+        """Take the settled batches off `_in_flight`: the offsets to commit, and where to
+        rewind."""
+        in_flight = self._in_flight
+        assigned = self._assigned
+        commits: dict[TopicPartitionKey, int] = {}
+        rewind: dict[TopicPartitionKey, int] = {}
+        while in_flight and in_flight[0].letters == 0:
+            batch = in_flight.popleft()
+            for ref, count in batch.acknowledged.items():
+                watched = self._by_ref(ref)
+                if watched is not None:
+                    watched.recorder.dead_letters(count)
+            held, abandoned = batch.rewind, batch.abandoned
+            for key, offset in batch.commit.items():
+                if key in assigned and key not in abandoned:
+                    commits[key] = min(offset, held.get(key, offset))
+            for key, offset in held.items():
+                if key in assigned and key not in abandoned:
+                    commits.setdefault(key, offset)
+            for key, first in batch.refused.items():
+                if key not in assigned or key in abandoned:
+                    continue
+                commits[key] = min(commits.get(key, first), first)
+                rewind[key] = first
+                for later in in_flight:  # checked again from `first` after the rewind
+                    later.abandon(key)
+        return commits, rewind
 
     def _rewind(self, consumer: Consumer, offsets: Mapping[TopicPartitionKey, int]) -> None:
         """Check partitions again from these offsets, after a pause."""
@@ -832,9 +854,7 @@ class QualityMonitor:
             self._commit_settled(consumer)
         for batch in self._in_flight:
             for key in gone:
-                batch.commit.pop(key, None)
-                batch.rewind.pop(key, None)
-                batch.refused.pop(key, None)
+                batch.abandon(key)
         offsets = [
             TopicPartition(t, p, self._next_offsets[(t, p)])
             for t, p in gone

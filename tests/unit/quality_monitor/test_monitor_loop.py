@@ -87,6 +87,7 @@ class FakeProducer:
     reasons: dict[int, str] = field(default_factory=dict)  # source offset: reason header
     decided: list[tuple[Delivered, KafkaError | None]] = field(default_factory=list)
     acknowledge_on_wait: bool = False  # a poll that waits acknowledges everything sent
+    flush_decides: bool = True  # False: a flush times out with every letter still out
 
     def produce(
         self,
@@ -122,6 +123,8 @@ class FakeProducer:
         return len(decided)
 
     def flush(self, timeout: float = 0) -> int:
+        if not self.flush_decides:
+            return len(self.sent)
         self.decide()
         return self.poll()
 
@@ -168,6 +171,7 @@ def monitor_factory(registry: CollectorRegistry) -> Iterator[Callable[..., Quali
         monitor._watched = {
             TOPIC: Watched(product, Resolver(), metrics.recorder(REF), freshness_ms=None)  # type: ignore[arg-type]
         }
+        monitor._assigned = frozenset({(TOPIC, 0), (TOPIC, 1)})
         return monitor
 
     yield make
@@ -253,6 +257,46 @@ def test_a_refused_letter_leaves_its_offset_uncommitted_and_is_checked_again(
     producer.decide()
     step(monitor, [], consumer, producer)
     assert consumer.committed() == {(TOPIC, 0): 8, (TOPIC, 1): 2}
+
+
+def test_a_late_refusal_does_not_commit_past_a_partition_checked_again(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = FakeConsumer(), FakeProducer()
+    step(monitor, batch(0, 0, [GOOD, GOOD, BAD]), consumer, producer)  # A: a letter for 2
+    step(monitor, batch(0, 3, [GOOD, GOOD, GOOD, BAD]), consumer, producer)  # B: one for 6
+    producer.decide(2, KafkaError(KafkaError._MSG_TIMED_OUT))
+    step(monitor, [], consumer, producer)
+    assert consumer.committed() == {(TOPIC, 0): 2}
+    assert consumer.seeks == [(TOPIC, 0, 2)]
+    # Checked again from 2: the letter for 2 is sent again and not acknowledged yet.
+    step(monitor, batch(0, 2, [BAD, GOOD]), consumer, producer)
+    # B's letter for 6 is refused late: B gave the partition up, so it commits nothing of it.
+    producer.decide(6, KafkaError(KafkaError._MSG_TIMED_OUT))
+    step(monitor, [], consumer, producer)
+    assert consumer.committed() == {(TOPIC, 0): 2}
+    assert consumer.seeks == [(TOPIC, 0, 2)]
+    producer.decide()
+    step(monitor, [], consumer, producer)
+    assert consumer.committed() == {(TOPIC, 0): 4}
+
+
+def test_a_refusal_after_a_revocation_does_not_commit_past_a_discarded_one(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = FakeConsumer(), FakeProducer(flush_decides=False)
+    monitor._producer = producer  # type: ignore[assignment]
+    step(monitor, batch(0, 0, [GOOD, BAD, GOOD, GOOD, GOOD, BAD]), consumer, producer)
+    producer.decide(1, KafkaError(KafkaError._MSG_TIMED_OUT))
+    step(monitor, [], consumer, producer)  # the refusal of 1 is recorded; 5 is still out
+    monitor._on_revoke(consumer, [TopicPartition(TOPIC, 0)])  # type: ignore[arg-type]
+    monitor._assigned = monitor._assigned | {(TOPIC, 0)}  # and assigned again
+    producer.decide(5, KafkaError(KafkaError._MSG_TIMED_OUT))
+    step(monitor, [], consumer, producer)
+    assert (TOPIC, 0) not in consumer.committed()
+    assert consumer.seeks == []
 
 
 def test_checking_waits_while_too_many_batches_are_in_flight(
