@@ -279,7 +279,8 @@ class QualityMonitor:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._watched: dict[str, Watched] = {}  # by topic; replaced, never mutated, by the loop
-        self._next_offsets: dict[TopicPartitionKey, int] = {}
+        self._next_offsets: dict[TopicPartitionKey, int] = {}  # for the lag; may be unsettled
+        self._settled: dict[TopicPartitionKey, int] = {}  # offsets safe to commit, by settling
         self._high: dict[TopicPartitionKey, int] = {}
         self._assigned: frozenset[TopicPartitionKey] = frozenset()
         self._subscription: tuple[str, ...] = ()
@@ -659,6 +660,7 @@ class QualityMonitor:
         commits, rewind = self._settle()
         if commits:
             self._next_offsets.update(commits)
+            self._settled.update(commits)
             offsets = [TopicPartition(t, p, o) for (t, p), o in commits.items()]
             try:
                 if asynchronous:
@@ -855,10 +857,12 @@ class QualityMonitor:
         for batch in self._in_flight:
             for key in gone:
                 batch.abandon(key)
+        # Only what settling committed: `_next_offsets` may hold a fetch position, past
+        # batches whose letters are still out.
         offsets = [
-            TopicPartition(t, p, self._next_offsets[(t, p)])
+            TopicPartition(t, p, self._settled[(t, p)])
             for t, p in gone
-            if self._next_offsets.get((t, p), -1) >= 0
+            if self._settled.get((t, p), -1) >= 0
         ]
         if offsets:
             try:
@@ -867,6 +871,7 @@ class QualityMonitor:
                 log.info("commit on revoke failed: %s", exc)
         for key in gone:
             self._next_offsets.pop(key, None)
+            self._settled.pop(key, None)
             self._high.pop(key, None)
         self._assigned = self._assigned - gone
 

@@ -299,6 +299,34 @@ def test_a_refusal_after_a_revocation_does_not_commit_past_a_discarded_one(
     assert consumer.seeks == []
 
 
+@dataclass
+class PositionedConsumer(FakeConsumer):
+    """Also tells its high watermarks and its fetch positions, at `position`."""
+
+    position_at: int = 0
+
+    def get_watermark_offsets(
+        self, tp: TopicPartition, timeout: float | None = None, cached: bool = False
+    ) -> tuple[int, int]:
+        return 0, 100
+
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        return [TopicPartition(tp.topic, tp.partition, self.position_at) for tp in partitions]
+
+
+def test_a_revocation_commits_only_settled_offsets_not_the_fetch_position(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = PositionedConsumer(), FakeProducer(flush_decides=False)
+    monitor._producer = producer  # type: ignore[assignment]
+    step(monitor, batch(0, 0, [GOOD, GOOD, GOOD, BAD, GOOD]), consumer, producer)
+    consumer.position_at = 5  # fetched past the batch whose letter for 3 is still out
+    monitor._refresh_high_watermarks(consumer)  # type: ignore[arg-type]
+    monitor._on_revoke(consumer, [TopicPartition(TOPIC, 0)])  # type: ignore[arg-type]
+    assert (TOPIC, 0) not in consumer.committed()
+
+
 def test_checking_waits_while_too_many_batches_are_in_flight(
     monitor_factory: Callable[..., QualityMonitor],
 ) -> None:
