@@ -67,6 +67,7 @@ _RETRY_PAUSE_SECONDS: Final = 1.0
 _LAG_INTERVAL_SECONDS: Final = 1.0
 _DELIVERY_WAIT_SECONDS: Final = 0.1  # one wait for delivery reports when too much is in flight
 _TIMEOUT_SECONDS: Final = 10.0
+_SEEK_ATTEMPTS: Final = 3  # a rewind of a partition still assigned, before the loop gives up
 
 TopicPartitionKey = tuple[str, int]
 
@@ -702,12 +703,22 @@ class QualityMonitor:
         return commits, rewind
 
     def _rewind(self, consumer: Consumer, offsets: Mapping[TopicPartitionKey, int]) -> None:
-        """Check partitions again from these offsets, after a pause."""
+        """Check partitions again from these offsets, after a pause. A partition still assigned
+        that cannot be rewound stops the loop: going on would check and commit past the
+        record (its offset is committed, so a restart resumes there)."""
         for (topic, partition), offset in offsets.items():
-            try:
-                consumer.seek(TopicPartition(topic, partition, offset))
-            except KafkaException as exc:  # revoked meanwhile: the next owner resumes there
-                log.info("cannot rewind %s[%d]: %s", topic, partition, exc)
+            for attempt in range(1, _SEEK_ATTEMPTS + 1):
+                try:
+                    consumer.seek(TopicPartition(topic, partition, offset))
+                    break
+                except KafkaException as exc:
+                    if (topic, partition) not in self._assigned:  # the next owner resumes there
+                        log.info("cannot rewind %s[%d]: %s", topic, partition, exc)
+                        break
+                    if attempt == _SEEK_ATTEMPTS:
+                        raise
+                    log.warning("cannot rewind %s[%d], trying again: %s", topic, partition, exc)
+                    self._stopping.wait(_DELIVERY_WAIT_SECONDS)
         self._stopping.wait(_RETRY_PAUSE_SECONDS)
 
     # --- catalog, subscription, assignment

@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, TopicPartition
+from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -325,6 +325,35 @@ def test_a_revocation_commits_only_settled_offsets_not_the_fetch_position(
     monitor._refresh_high_watermarks(consumer)  # type: ignore[arg-type]
     monitor._on_revoke(consumer, [TopicPartition(TOPIC, 0)])  # type: ignore[arg-type]
     assert (TOPIC, 0) not in consumer.committed()
+
+
+@dataclass
+class FailingSeekConsumer(FakeConsumer):
+    """Its first `failures` seeks fail."""
+
+    failures: int = 0
+
+    def seek(self, tp: TopicPartition) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise KafkaException(KafkaError(KafkaError._STATE))
+        super().seek(tp)
+
+
+def test_a_failed_rewind_of_an_owned_partition_is_retried_then_stops_the_loop(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory()
+    consumer, producer = FailingSeekConsumer(failures=1), FakeProducer()
+    step(monitor, batch(0, 0, [GOOD, BAD]), consumer, producer)
+    producer.decide(1, KafkaError(KafkaError._MSG_TIMED_OUT))
+    step(monitor, [], consumer, producer)
+    assert consumer.seeks == [(TOPIC, 0, 1)]  # the second attempt took
+    consumer.failures = 100
+    step(monitor, batch(0, 1, [BAD]), consumer, producer)
+    producer.decide(1, KafkaError(KafkaError._MSG_TIMED_OUT))
+    with pytest.raises(KafkaException):  # going on would check and commit past the record
+        step(monitor, [], consumer, producer)
 
 
 def test_checking_waits_while_too_many_batches_are_in_flight(
