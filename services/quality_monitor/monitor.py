@@ -101,18 +101,33 @@ def consumer_config(settings: MonitorSettings) -> dict[str, Any]:
     }
 
 
-def take_batch(consumer: Consumer, batch_size: int, timeout: float) -> list[Message]:
+def take_batch(
+    consumer: Consumer,
+    batch_size: int,
+    timeout: float,
+    assignments: Callable[[], int] | None = None,
+) -> list[Message]:
     """Up to `batch_size` messages: those already fetched, else the first to come within
     `timeout` and whatever came with it. `consume(n, timeout)` alone waits for n messages or
     the whole timeout, so a partial batch (the tail of a backlog, or a quiet topic) would wait
-    the full timeout. The benchmark's baseline takes its batches the same way."""
+    the full timeout. The benchmark's baseline takes its batches the same way.
+
+    `assignments` counts the rebalances seen: when one runs inside the `consume` after the
+    wait, the first message belongs to the assignment it replaced and is dropped (the
+    partition's owner, maybe this consumer again, resumes from its committed offset)."""
     messages = consumer.consume(batch_size, 0)
     if messages:
         return messages
     first = consumer.poll(timeout)
     if first is None:
         return []
-    return [first, *consumer.consume(batch_size - 1, 0)] if batch_size > 1 else [first]
+    if batch_size == 1:
+        return [first]
+    before = None if assignments is None else assignments()
+    rest = consumer.consume(batch_size - 1, 0)
+    if assignments is not None and assignments() != before:
+        return rest
+    return [first, *rest]
 
 
 def producer_config(settings: MonitorSettings) -> dict[str, Any]:
@@ -284,6 +299,7 @@ class QualityMonitor:
         self._settled: dict[TopicPartitionKey, int] = {}  # offsets safe to commit, by settling
         self._high: dict[TopicPartitionKey, int] = {}
         self._assigned: frozenset[TopicPartitionKey] = frozenset()
+        self._assignments = 0  # rebalance callbacks run so far
         self._subscription: tuple[str, ...] = ()
         self._assignment_seen = False
         self._catalog_read = False
@@ -429,14 +445,32 @@ class QualityMonitor:
                 if not self._subscription:
                     self._stopping.wait(min(settings.poll_timeout_seconds, 0.1))
                     continue
-                messages = take_batch(consumer, settings.batch_size, settings.poll_timeout_seconds)
-                self._step(messages, consumer, producer)
+                self._step(self._take(consumer), consumer, producer)
                 if time.monotonic() >= next_lag:
                     self._refresh_high_watermarks(consumer)
                     next_lag = time.monotonic() + _LAG_INTERVAL_SECONDS
         finally:
             done.set()
             reader.join(_TIMEOUT_SECONDS * 2)
+
+    def _take(self, consumer: Consumer) -> list[Message]:
+        """The next batch, without messages fetched before a rebalance that ran meanwhile, or
+        of partitions no longer assigned: checked here, they would be committed by a consumer
+        that may not own them, past records their owner has not checked."""
+        before = self._assignments
+        settings = self.settings
+        messages = take_batch(
+            consumer, settings.batch_size, settings.poll_timeout_seconds, self._count_assignments
+        )
+        if self._assignments == before:
+            return messages
+        assigned = self._assigned
+        return [
+            m for m in messages if m.error() is not None or (m.topic(), m.partition()) in assigned
+        ]
+
+    def _count_assignments(self) -> int:
+        return self._assignments
 
     def _step(self, messages: Sequence[Message], consumer: Consumer, producer: Producer) -> None:
         """Check a batch (if any), then commit every batch settled since; wait only when
@@ -834,6 +868,7 @@ class QualityMonitor:
                 log.warning("cannot create %s: %s", topic, exc)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assignments += 1
         try:
             committed = consumer.committed(partitions, timeout=_TIMEOUT_SECONDS)
         except KafkaException as exc:
@@ -860,6 +895,7 @@ class QualityMonitor:
         # Settle the batches in flight and commit their offsets for sure before the partitions
         # move, so the next owner does not check them again; a batch whose letters are still
         # out commits nothing of them (the next owner checks those records again).
+        self._assignments += 1
         gone = {(tp.topic, tp.partition) for tp in partitions}
         log.info("revoked %s", _describe(partitions))
         if self._producer is not None and self._in_flight:

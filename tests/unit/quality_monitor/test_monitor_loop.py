@@ -439,3 +439,43 @@ def test_a_partial_batch_is_taken_without_waiting_for_a_full_one() -> None:
     assert [m.offset() for m in taken] == [3, 4]
     assert consumer.waits == [0.5]
     assert take_batch(consumer, 500, 0.5) == []  # type: ignore[arg-type]
+
+
+@dataclass
+class RebalancingConsumer(QueueConsumer):
+    """A `QueueConsumer` whose next `consume` after a wait first runs a rebalance callback."""
+
+    rebalance: Callable[[], None] | None = None
+
+    def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
+        if self.waits and self.rebalance is not None:
+            rebalance, self.rebalance = self.rebalance, None
+            rebalance()
+        return super().consume(num_messages, timeout)
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool = True) -> None:
+        pass
+
+
+def test_a_record_fetched_before_a_rebalance_is_not_checked_after_it(
+    monitor_factory: Callable[..., QualityMonitor],
+) -> None:
+    monitor = monitor_factory()
+    # The first record arrives during the wait; the rebalance then runs inside the `consume`
+    # that takes the rest, revoking its partition.
+    consumer = RebalancingConsumer([], arriving=batch(0, 5, [GOOD]) + batch(1, 0, [GOOD]))
+    consumer.rebalance = lambda: monitor._on_revoke(consumer, [TopicPartition(TOPIC, 0)])  # type: ignore[arg-type]
+    taken = monitor._take(consumer)  # type: ignore[arg-type]
+    assert [(m.partition(), m.offset()) for m in taken] == [(1, 0)]
+    # Without a rebalance, nothing is dropped.
+    consumer.arriving = batch(1, 1, [GOOD, GOOD])
+    taken = monitor._take(consumer)  # type: ignore[arg-type]
+    assert [(m.partition(), m.offset()) for m in taken] == [(1, 1), (1, 2)]
+
+
+def test_take_batch_drops_the_first_record_when_the_assignment_changed_after_it() -> None:
+    assignments = [0]
+    consumer = RebalancingConsumer([], arriving=batch(0, 5, [GOOD]) + batch(1, 0, [GOOD]))
+    consumer.rebalance = lambda: assignments.__setitem__(0, 1)
+    taken = take_batch(consumer, 500, 0.5, lambda: assignments[0])  # type: ignore[arg-type]
+    assert [(m.partition(), m.offset()) for m in taken] == [(1, 0)]
