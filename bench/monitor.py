@@ -23,10 +23,8 @@ import argparse
 import contextlib
 import gc
 import json
-import socket
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -37,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -57,16 +54,11 @@ from services.quality_monitor.workers import WorkerPool
 from streammesh.products.loader import load_descriptor
 from streammesh.serde import AvroDeserializer, SchemaId, header
 from streammesh.testing.kafka import kafka_for_tests
+from streammesh.testing.servers import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 3
 _REPORT_SECONDS = 0.05  # how often a worker reports its counts here; the service's is 0.25
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -78,24 +70,12 @@ def registry(bootstrap_servers: str) -> Iterator[str]:
     settings = RegistrySettings(
         bootstrap_servers=bootstrap_servers, topic=topic, auth_enabled=False
     )
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the registry did not start")
-        time.sleep(0.05)
+    app = create_app(settings)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_in_thread(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(30)
-        del thread, server, config
+        del app
         gc.collect()  # its Kafka clients, before the broker stops (the collector is tuned)
 
 

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streammesh.testing.kafka import KafkaUnderTest, kafka_for_tests
-from tests.support.servers import serve_in_thread
+from streammesh.testing.servers import serve_in_thread
 
 TopicFactory = Callable[..., str]
 

@@ -1,1 +1,1 @@
-"""Test support: a real Kafka for a test session, wherever the tests run."""
+"""Test and benchmark support: a real Kafka for a run, and ASGI apps served on real ports."""

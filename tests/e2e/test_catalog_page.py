@@ -20,9 +20,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from services.registry.auth import hash_password
+from streammesh.broker.launcher import free_port
 from streammesh.products.loader import load_descriptor
+from streammesh.testing.servers import serve_in_thread
 from tests.conftest import RegistryFactory
-from tests.support.servers import free_port, serve_in_thread
 
 pytestmark = pytest.mark.e2e
 

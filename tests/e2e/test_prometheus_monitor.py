@@ -17,6 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.broker.launcher import free_port
 from streammesh.cli import app
 from tests.integration.quality_monitor.conftest import (
     Mesh,
@@ -27,7 +28,6 @@ from tests.integration.quality_monitor.conftest import (
     wait_until,
 )
 from tests.integration.quality_monitor.conftest import publish as publish_samples
-from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -35,9 +35,9 @@ from domains.marketing.cltv.logic import millis
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.sales.generator import DESCRIPTOR as ORDERS
 from domains.sales.generator import SalesConfig, iter_orders
+from streammesh.broker.launcher import free_port
 from streammesh.serde import AvroDeserializer
 from tests.conftest import RegistryFactory, TopicFactory, unique_name
-from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPACT = {"cleanup.policy": "compact"}

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.quality_monitor.app import create_app
 from services.quality_monitor.checks import Reason
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.testing.servers import serve_in_thread
 from tests.integration.quality_monitor.conftest import (
     NOW,
     Mesh,
@@ -24,7 +25,6 @@ from tests.integration.quality_monitor.conftest import (
     read_dead_letters,
     wait_until,
 )
-from tests.support.servers import serve_in_thread
 from tests.unit.quality_monitor.dashboards import DASHBOARDS, metric_names, queries
 
 pytestmark = pytest.mark.integration

@@ -19,6 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.quality_monitor.app import create_app
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.broker.launcher import free_port
+from streammesh.testing.servers import serve_in_thread
 from tests.integration.quality_monitor.conftest import (
     Coordinates,
     DeadLetter,
@@ -30,7 +32,6 @@ from tests.integration.quality_monitor.conftest import (
     read_dead_letters,
     wait_until,
 )
-from tests.support.servers import free_port, serve_in_thread
 
 pytestmark = pytest.mark.integration
 

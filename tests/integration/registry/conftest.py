@@ -12,8 +12,8 @@ from confluent_kafka.admin import AdminClient
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
+from streammesh.testing.servers import serve_in_thread
 from tests.conftest import ensure_registry_topic, unique_name
-from tests.support.servers import serve_in_thread
 
 V1 = "application/vnd.schemaregistry.v1+json"
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from services.registry.errors import ErrorCode
+from streammesh.broker.launcher import free_port
 from tests.conftest import RegistryFactory
 from tests.integration.registry.conftest import V1, record, register, subject_url
-from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
 

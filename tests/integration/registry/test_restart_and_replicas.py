@@ -12,9 +12,10 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
+from streammesh.broker.launcher import free_port
+from streammesh.testing.servers import serve_in_thread
 from tests.conftest import RegistryFactory, TopicFactory
 from tests.integration.registry.conftest import V1, record, subject_url
-from tests.support.servers import free_port, serve_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ import httpx
 from confluent_kafka.admin import AdminClient
 
 from streammesh.products.loader import load_descriptor
+from streammesh.testing.servers import serve_in_thread
 from tests.conftest import ensure_registry_topic
-from tests.support.servers import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[3]
 DOMAINS = ("sales", "customers", "marketing")
