@@ -205,9 +205,9 @@ DISAGREEMENTS: dict[str, tuple[str, dict[str, object]]] = {
 }
 
 
-def decoded(record: dict[str, object]) -> dict[str, object]:
-    """`record` as a consumer sees it: written and read back by fastavro."""
-    parsed = parse_schema(ORDER_SCHEMA)
+def decoded(record: dict[str, object], schema: dict[str, Any] = ORDER_SCHEMA) -> dict[str, object]:
+    """`record` as a consumer sees it: written with `schema` and read back by fastavro."""
+    parsed = parse_schema(schema)
     buffer = io.BytesIO()
     schemaless_writer(buffer, parsed, record)
     buffer.seek(0)

@@ -1,7 +1,6 @@
 """CEL_FIELD rules, their schemas and records: every shipped product's compiled contract, the
 orders corpus of `corpus.py`, and an edge schema with maps, nested arrays and unions."""
 
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka.schema_registry import Metadata, Schema
-from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from streammesh.products.contract import compile_contract
 from streammesh.products.loader import load_descriptor
 from tests.unit.contracts.conftest import cel_rule
-from tests.unit.contracts.corpus import ORDER_SCHEMA, RECORDS, order
+from tests.unit.contracts.corpus import ORDER_SCHEMA, RECORDS, decoded, order
 
 
 @dataclass(frozen=True)
@@ -31,17 +29,6 @@ class FieldCase:
     schema: Schema
     rules: list[dict[str, object]]
     records: list[tuple[str, dict[str, object], bool]] = field(default_factory=list)
-
-
-def decoded(schema: dict[str, Any], record: dict[str, object]) -> dict[str, object]:
-    """`record` written and read back by fastavro, as a consumer sees it."""
-    parsed = parse_schema(schema)
-    buffer = io.BytesIO()
-    schemaless_writer(buffer, parsed, record)
-    buffer.seek(0)
-    result = schemaless_reader(buffer, parsed, None)
-    assert isinstance(result, dict)
-    return result
 
 
 # Values per Avro type: the first is the base record's; the others pass or break the shipped
@@ -107,7 +94,7 @@ def _record_samples(schema: dict[str, Any], named: dict[str, Any]) -> Iterator[d
 
 def _with_decoded(schema: dict[str, Any], records: list[dict[str, Any]], prefix: str) -> list[Any]:
     return [(f"{prefix}{n}", r, True) for n, r in enumerate(records)] + [
-        (f"{prefix}{n} (decoded)", decoded(schema, r), True) for n, r in enumerate(records)
+        (f"{prefix}{n} (decoded)", decoded(r, schema), True) for n, r in enumerate(records)
     ]
 
 
@@ -326,7 +313,7 @@ EDGE_OFF_SCHEMA: dict[str, dict[str, object]] = {
 def edge_case() -> FieldCase:
     records = [(name, r, True) for name, r in EDGE_RECORDS.items()]
     records += [
-        (f"{name} (decoded)", decoded(EDGE_SCHEMA, r), True) for name, r in EDGE_RECORDS.items()
+        (f"{name} (decoded)", decoded(r, EDGE_SCHEMA), True) for name, r in EDGE_RECORDS.items()
     ]
     records += [(name, r, False) for name, r in EDGE_OFF_SCHEMA.items()]
     return FieldCase("edge", Schema(json.dumps(EDGE_SCHEMA), "AVRO"), EDGE_RULES, records)
