@@ -1,25 +1,9 @@
-"""Fixtures of the CLI tests: a registry per module, the environment the commands read."""
+"""Fixtures of the CLI tests: the environment the commands read (the registry and the product
+copies are `tests/integration/conftest.py`'s)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from confluent_kafka.admin import AdminClient
-
-from tests.integration.sdk.workspace import Workspace, copy_products, running_registry
-
-
-@pytest.fixture(scope="module")
-def registry_url(bootstrap_servers: str, admin: AdminClient) -> Iterator[str]:
-    with running_registry(bootstrap_servers, admin) as url:
-        yield url
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return copy_products(tmp_path)
 
 
 @pytest.fixture(autouse=True)

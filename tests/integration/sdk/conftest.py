@@ -1,28 +1,16 @@
-"""Fixtures of the SDK tests: a registry per module, product copies per test."""
+"""Fixtures of the SDK tests: a `Mesh` on the module's registry, products registered (the
+registry and the product copies are `tests/integration/conftest.py`'s)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from streammesh.sdk import Mesh
 from streammesh.settings import MeshSettings
-from tests.integration.sdk.workspace import CHAIN, Workspace, copy_products, running_registry
-
-
-@pytest.fixture(scope="module")
-def registry_url(bootstrap_servers: str, admin: AdminClient) -> Iterator[str]:
-    with running_registry(bootstrap_servers, admin) as url:
-        yield url
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    return copy_products(tmp_path)
+from tests.integration.sdk.workspace import CHAIN, Workspace
 
 
 @pytest.fixture
