@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 
@@ -10,14 +9,12 @@ import httpx
 from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.common.avro import get_inline_tags, parse_schema_with_repo
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from fastavro import parse_schema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.quality_monitor.checks import (
     Reason,
     Unresolved,
     WriterSchema,
-    event_time_field,
 )
 from services.quality_monitor.errors import CatalogUnavailableError
 from streammesh.contracts import ContractError, RuleEvaluator
@@ -68,7 +65,6 @@ def writer_schema(registered: RegisteredSchema, event_time_fields: Sequence[str]
         raise CatalogUnavailableError("the registry returned a version without its schema")
     if schema.references:
         raise CatalogUnavailableError("Avro schemas with references are not supported yet")
-    parsed = parse_schema(json.loads(schema.schema_str))
     rule_set = schema.rule_set.to_dict() if schema.rule_set is not None else {}
     try:
         rules = RuleEvaluator.from_rule_set(
@@ -76,12 +72,12 @@ def writer_schema(registered: RegisteredSchema, event_time_fields: Sequence[str]
         )
     except ContractError as exc:
         raise CatalogUnavailableError(f"the contract's rules do not compile: {exc}") from exc
-    return WriterSchema(
-        schema_id=registered.schema_id,
-        version=registered.version or 0,
-        parsed=parsed,
-        rules=rules,
-        event_time=event_time_field(parsed, event_time_fields),
+    return WriterSchema.of(
+        registered.schema_id,
+        registered.version or 0,
+        schema.schema_str,
+        rules,
+        event_time_fields,
     )
 
 

@@ -17,6 +17,8 @@ Schema lookups go through `SchemaResolver`, so the checks themselves do no I/O.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +27,11 @@ from enum import StrEnum
 from io import BytesIO
 from typing import Final, Protocol
 
-from fastavro import schemaless_reader
+from fastavro import parse_schema, schemaless_reader
 from fastavro.types import Schema as AvroSchema
 
 from streammesh.contracts import RuleEvaluator, RuleViolation
+from streammesh.serde.deferred import LARGEST_DEFERRED_BODY, DeferredLogicalTypes, Restorer
 
 MAGIC_BYTE: Final = 0
 HEADER_SIZE: Final = 5
@@ -56,6 +59,13 @@ class EventTimeField:
 
     name: str
     nullable: bool = False
+    micros: bool = False  # its unit, should it come undecoded (`WriterSchema.plain`)
+
+    def millis(self, value: object) -> int | None:
+        """Milliseconds since the epoch of the field's decoded value."""
+        if type(value) is int:
+            return value // 1000 if self.micros else value
+        return to_millis(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,32 @@ class WriterSchema:
     parsed: AvroSchema
     rules: RuleEvaluator
     event_time: EventTimeField | None = None
+    # With deferred logical types: the schema records are decoded with, then `restore`d.
+    plain: AvroSchema | None = None
+    restore: Restorer | None = None
+
+    @classmethod
+    def of(
+        cls,
+        schema_id: int,
+        version: int,
+        schema: str,
+        rules: RuleEvaluator,
+        event_time_fields: Sequence[str],
+    ) -> WriterSchema:
+        """From the schema's text: records decode with the logical conversions no rule reads
+        left undone (`streammesh.serde.deferred`)."""
+        parsed = parse_schema(json.loads(schema))
+        deferred = DeferredLogicalTypes.of(schema)
+        return cls(
+            schema_id=schema_id,
+            version=version,
+            parsed=parsed,
+            rules=rules,
+            event_time=event_time_field(parsed, event_time_fields),
+            plain=None if deferred is None else deferred.plain,
+            restore=None if deferred is None else deferred.restorer(rules.reads),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +173,9 @@ def event_time_field(parsed: AvroSchema, names: Sequence[str]) -> EventTimeField
             branches = [b for b in kind if b != "null"]
             nullable = len(branches) < len(kind)
             kind = branches[0] if len(branches) == 1 else None
-        if isinstance(kind, dict) and kind.get("logicalType") in (
-            "timestamp-millis",
-            "timestamp-micros",
-        ):
-            return EventTimeField(name, nullable)
+        logical = kind.get("logicalType") if isinstance(kind, dict) else None
+        if logical in ("timestamp-millis", "timestamp-micros"):
+            return EventTimeField(name, nullable, micros=logical == "timestamp-micros")
     return None
 
 
@@ -191,6 +225,22 @@ def decode_record(
     writer = resolver.resolve(schema_id)
     if isinstance(writer, Unresolved):
         return Outcome(Failure(writer.reason, writer.message))
+    plain, restore = writer.plain, writer.restore
+    if plain is not None and restore is not None and len(value) <= LARGEST_DEFERRED_BODY:
+        body = BytesIO(value)
+        body.seek(HEADER_SIZE)
+        # Any failure of the plain decode is decoded in full below, for fastavro's own error.
+        with contextlib.suppress(Exception):
+            record = schemaless_reader(body, plain, None)
+            if body.tell() == len(value) and type(record) is dict and restore(record):
+                return writer, record
+        # Whatever the plain decode left unsettled, the full one settles as it always has.
+    return _decode_in_full(value, writer)
+
+
+def _decode_in_full(
+    value: bytes, writer: WriterSchema
+) -> Outcome | tuple[WriterSchema, Mapping[str, object]]:
     body = BytesIO(value)
     body.seek(HEADER_SIZE)
     try:
@@ -222,7 +272,7 @@ def judge(
     """The verdict on a decoded record given the rules it broke (`RuleEvaluator.evaluate`)."""
     event_ms = None
     if writer.event_time is not None:
-        event_ms = to_millis(record.get(writer.event_time.name))
+        event_ms = writer.event_time.millis(record.get(writer.event_time.name))
     if violations:
         names = tuple(v.rule_name for v in violations)
         message = "; ".join(f"{v.rule_name}: {v.message}" for v in violations)

@@ -48,7 +48,6 @@ from services.quality_monitor.checks import (
     WriterSchema,
     decode_record,
     judge,
-    to_millis,
 )
 from services.quality_monitor.deadletter import Headers, dead_letter_headers, dlq_topic
 from services.quality_monitor.errors import CatalogUnavailableError
@@ -508,7 +507,7 @@ class QualityMonitor:
                 if not found:
                     event_ms = None
                     if writer.event_time is not None:
-                        event_ms = to_millis(record.get(writer.event_time.name))
+                        event_ms = writer.event_time.millis(record.get(writer.event_time.name))
                     if (
                         event_ms is None
                         or timestamp_ms is None

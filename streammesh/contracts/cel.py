@@ -195,6 +195,15 @@ class CelProgram:
                 data[name] = to_cel(value)
         return self.run(data)
 
+    def reads(self, path: tuple[str, ...]) -> bool:
+        """Whether an evaluation may read the record's value at `path` (field names from the
+        record down, array items and map values taking none): a field it binds, unless the
+        field is bound as its size alone and the value lies inside it."""
+        fields = self.fields
+        if fields is None:
+            return True
+        return bool(path) and path[0] in fields and (len(path) == 1 or path[0] not in self.sized)
+
     def bind(self, message: object) -> object:
         """`message` as `evaluate` binds it: only the fields the program reads, when it names
         them all as `message.<field>`, and of a field read only by `size()` only its shape."""
@@ -252,6 +261,10 @@ class CelRuleExpression:
     def __init__(self, guard: CelProgram | None, body: CelProgram) -> None:
         self.guard = guard
         self.body = body
+
+    def reads(self, path: tuple[str, ...]) -> bool:
+        """Whether guard or body may read the record's value at `path` (`CelProgram.reads`)."""
+        return self.body.reads(path) or (self.guard is not None and self.guard.reads(path))
 
     def applies(self, message: object, variables: Mapping[str, object] | None = None) -> bool:
         return self.guard is None or bool(self.guard.evaluate(message, variables))

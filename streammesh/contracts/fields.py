@@ -385,6 +385,26 @@ class FieldPlan:
         `slot`; False when the record may fail the rule whatever the bodies give."""
         return self._root.inert or self._root.gather(record, sink)
 
+    def reads(self, path: tuple[str, ...]) -> bool:
+        """Whether the rule may read the record's value at `path` (field names from the record
+        down, array items and map values taking none). A value the plan only tells from `False`
+        is not read: no decoded value is the `False` object but a boolean's. A body that may
+        read `message` (the record holding its field) may read anything."""
+        if any(body.term is None for body in self.bodies):
+            return True
+        node: _Node | None = self._root
+        while node is not None and not node.inert:
+            if isinstance(node, _Array):
+                node = node.items
+            elif isinstance(node, _Map):
+                node = node.values
+            elif isinstance(node, _Record) and path:
+                name, path = path[0], path[1:]
+                node = next((step for field, step in node.steps if field == name), None)
+            else:
+                return True  # a body, or a union it may resolve either way
+        return False
+
     def fails(self, record: dict[str, object]) -> bool:
         """Whether `record` fails the rule; raises `RuleEvaluationError` where confluent's walk
         would meet a CEL error first."""

@@ -196,6 +196,15 @@ class RuleEvaluator:
             enable_at=rule_set.get("enableAt"),
         )
 
+    def reads(self, path: tuple[str, ...]) -> bool:
+        """Whether evaluating a record may read its value at `path` (field names from the
+        record down, array items and map values taking none): what a decoder may leave
+        unconverted elsewhere (`streammesh.serde.deferred`). A field rule on confluent's own
+        walk reads everything."""
+        return any(c.expression.reads(path) for c in self._message_rules) or any(
+            c.plan is None or c.plan.reads(path) for c in self._field_rules
+        )
+
     def evaluate(self, record: Mapping[str, object]) -> Sequence[RuleViolation]:
         """The rules `record` fails, in confluent's order; an empty tuple when it passes."""
         rules = self._rest

@@ -16,7 +16,6 @@ from services.quality_monitor.checks import (
     Reason,
     Unresolved,
     WriterSchema,
-    event_time_field,
 )
 from streammesh.contracts import RuleEvaluator
 from streammesh.products import compile_contract, load_descriptor
@@ -33,14 +32,8 @@ NOW_MS = int(NOW.timestamp() * 1000)
 
 def orders_writer(schema_id: int = ORDERS_ID, version: int = 3) -> WriterSchema:
     schema = Schema(ORDERS_CONTRACT.schema, "AVRO")
-    parsed = parse_schema(json.loads(ORDERS_CONTRACT.schema))
-    return WriterSchema(
-        schema_id=schema_id,
-        version=version,
-        parsed=parsed,
-        rules=RuleEvaluator.from_rule_set(ORDERS_CONTRACT.rule_set, "WRITE", schema=schema),
-        event_time=event_time_field(parsed, ("event_time",)),
-    )
+    rules = RuleEvaluator.from_rule_set(ORDERS_CONTRACT.rule_set, "WRITE", schema=schema)
+    return WriterSchema.of(schema_id, version, ORDERS_CONTRACT.schema, rules, ("event_time",))
 
 
 class Resolver:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
+from decimal import Decimal
+from io import BytesIO
 
 import pytest
+from fastavro import schemaless_writer
 
 from services.quality_monitor.checks import (
+    HEADER_SIZE,
     EventTimeField,
     EventTimeLimits,
     Reason,
@@ -22,6 +27,7 @@ from tests.unit.quality_monitor.samples import (
     Resolver,
     encode,
     order,
+    orders_writer,
 )
 
 LIMITS = EventTimeLimits(max_future_ms=300_000, max_past_ms=86_400_000)
@@ -148,7 +154,7 @@ def test_event_time_field_convention() -> None:
         ],
     }
     assert event_time_field(schema, ("event_time", "updated_at")) == EventTimeField(
-        "updated_at", nullable=True
+        "updated_at", nullable=True, micros=True
     )
     assert event_time_field(schema, ("created",)) == EventTimeField("created")
     assert event_time_field(schema, ("missing",)) is None
@@ -162,7 +168,56 @@ def test_to_millis() -> None:
     assert to_millis(None) is None
 
 
+def test_an_undecoded_event_time_is_read_in_its_unit() -> None:
+    assert EventTimeField("t").millis(NOW_MS) == NOW_MS
+    assert EventTimeField("t", micros=True).millis(NOW_MS * 1000 + 999) == NOW_MS
+    assert EventTimeField("t", micros=True).millis(-1) == -1  # floored, as a datetime is
+    assert EventTimeField("t", micros=True).millis(NOW) == NOW_MS
+    assert EventTimeField("t").millis(None) is None
+
+
 def test_a_resolved_id_is_asked_once_per_record() -> None:
     resolver = Resolver()
     check_record(encode(order()), NOW_MS, resolver, LIMITS)
     assert resolver.asked == [ORDERS_ID]
+
+
+def _plain_payload(record: dict[str, object]) -> bytes:
+    """`record` written with the orders schema bare of logical types: any long, any bytes."""
+    deferred = orders_writer().plain
+    assert deferred is not None
+    out = BytesIO()
+    out.write(encode(order())[:HEADER_SIZE])
+    schemaless_writer(out, deferred, record)
+    return out.getvalue()
+
+
+def test_deferred_decoding_gives_every_record_the_full_decodes_verdict() -> None:
+    deferred = orders_writer()
+    assert deferred.plain is not None  # the orders schema defers its decimals and event time
+    full = dataclasses.replace(deferred, plain=None, restore=None)
+    good = encode(order())
+    plain = {
+        **order(),
+        "amount": b"\x07\xd0",
+        "line_items": [{"sku": "s", "quantity": 1, "unit_price": b"\xff" * 9}],
+    }
+    payloads = [
+        good,
+        encode(order(amount=Decimal("-1.00"))),
+        encode(order(line_items=[{"sku": "s", "quantity": 0, "unit_price": Decimal("-3.50")}])),
+        encode(order(event_time=NOW + timedelta(days=2))),
+        encode(order(event_time=NOW - timedelta(days=400))),
+        _plain_payload({**plain, "event_time": NOW_MS}),
+        _plain_payload({**plain, "event_time": 253_402_300_800_000}),  # past the year 9999
+        _plain_payload({**plain, "event_time": -62_135_596_800_001}),  # before the year 1
+        good[:-3],  # truncated
+        good + b"\x00",  # a byte after the body
+        good[:HEADER_SIZE] + b"\xff" * 12,
+    ]
+    for payload in payloads:
+        expected = check_record(payload, NOW_MS, Resolver(full), LIMITS)
+        assert check_record(payload, NOW_MS, Resolver(deferred), LIMITS) == expected
+    verdicts = [check_record(p, NOW_MS, Resolver(full), LIMITS).failure for p in payloads]
+    reasons = {failure.reason for failure in verdicts if failure is not None}
+    assert {Reason.RULE_VIOLATION, Reason.UNDECODABLE, Reason.EVENT_TIME_FUTURE} <= reasons
