@@ -364,6 +364,36 @@ class _Field:
     tags: set[str]
 
 
+# How `FieldPlan.gather_columns` takes one field of each record: into the body's list, checked
+# for `False` only, or through an array of values or of records with one body field.
+_TAKE, _FALSY, _ARRAY, _ARRAY_OF_RECORDS = range(4)
+_Column = tuple[int, str, int, str]  # (how, field, slot, field of the array's records)
+
+
+def _columns(root: _Node) -> tuple[_Column, ...] | None:
+    """The steps of a record plan `gather_columns` can take field by field; None for others."""
+    if not isinstance(root, _Record):
+        return None
+    columns: list[_Column] = []
+    for name, node in root.steps:
+        if node is None:
+            columns.append((_FALSY, name, -1, ""))
+        elif isinstance(node, _Body):
+            columns.append((_TAKE, name, node.slot, ""))
+        elif isinstance(node, _Array) and isinstance(node.items, _Body):
+            columns.append((_ARRAY, name, node.items.slot, ""))
+        elif isinstance(node, _Array) and isinstance(node.items, _Record):
+            single = node.items.single_body
+            if single is None:
+                return None
+            inner, body = single
+            assert isinstance(body, _Body)
+            columns.append((_ARRAY_OF_RECORDS, name, body.slot, inner))
+        else:
+            return None
+    return tuple(columns)
+
+
 @final
 class FieldPlan:
     """One CEL_FIELD CONDITION rule resolved against one schema."""
@@ -404,6 +434,37 @@ class FieldPlan:
             else:
                 return True  # a body, or a union it may resolve either way
         return False
+
+    def gather_columns(self, records: list[dict[str, object]], sink: list[list[object]]) -> bool:
+        """`gather` of every record at once, field by field: each body's values of all records
+        into `sink`, in no particular order. False when some record may fail whatever the
+        bodies give, or when the plan has a shape this does not take (then `gather` each)."""
+        if self._root.inert:
+            return True
+        columns = _columns(self._root)  # slots are set when the plan is fused, after __init__
+        if columns is None:
+            return False
+        for how, name, slot, inner in columns:
+            if how == _TAKE:
+                sink[slot].extend([record[name] for record in records if name in record])
+                continue
+            if any(record.get(name) is False for record in records):
+                return False
+            if how == _ARRAY:
+                values = sink[slot]
+                for record in records:
+                    items = record.get(name)
+                    if isinstance(items, list):
+                        values.extend(items)
+            elif how == _ARRAY_OF_RECORDS:
+                values = sink[slot]
+                for record in records:
+                    items = record.get(name)
+                    if isinstance(items, list):
+                        values.extend(
+                            [i[inner] for i in items if isinstance(i, dict) and inner in i]
+                        )
+        return True
 
     def fails(self, record: dict[str, object]) -> bool:
         """Whether `record` fails the rule; raises `RuleEvaluationError` where confluent's walk

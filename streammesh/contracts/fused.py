@@ -42,6 +42,8 @@ _CANDIDATES: Final = "__streammesh_candidates"
 # Types whose equal values bind to equal CEL values; floats only away from 0.0 (-0.0 equals it)
 # and NaN (equal to nothing).
 _MEMO_TYPES: Final = (str, int, bytes, bool, float, type(None))
+# Memo types whose values are always kept: a batch's values of these are told apart as sets.
+_EXACT_TYPES: Final = frozenset({str, int, bytes, bool, type(None)})
 _MEMO_LIMIT: Final = 4096  # values per body and type; a full table starts again empty
 # On a CEL error (which `filter` spreads to the whole batch) the batch is split in chunks of
 # this size, and a chunk that errors again is checked record by record.
@@ -111,6 +113,9 @@ class FusedCheck:
             return [
                 n for n, r in enumerate(records) if not isinstance(r, dict) or not self.passes(r)
             ]
+        columnar = self._columnar(records)
+        if columnar is not None:
+            return columnar
         suspects: list[int] = []
         cleared, unsure = self._gather(records, suspects)
         assert self._program is not None
@@ -135,6 +140,72 @@ class FusedCheck:
             suspects += self._failing_messages(self._messages_batch, cleared)
         suspects.sort()
         return suspects
+
+    def _columnar(self, records: Sequence[object]) -> list[int] | None:
+        """`suspects`, with each body's values of the whole batch taken field by field and told
+        apart by the memos as sets: per record, only the message memos are asked. None when the
+        batch needs the record-by-record path: a record that is no dict, a plan shape or value
+        type this does not take, a value that may fail whatever the bodies give."""
+        if not all(type(record) is dict for record in records):
+            return None
+        batch: list[dict[str, object]] = records  # type: ignore[assignment]
+        columns: list[list[object]] = [[] for _ in range(self._slots)]
+        for plan in self._plans:
+            if not plan.gather_columns(batch, columns):
+                return None
+        failing: list[set[tuple[type, object]]] = []
+        for slot, column in enumerate(columns):
+            found = self._failing_values(slot, column)
+            if found is None:
+                return None
+            failing.append(found)
+        suspects = self._owners(batch, failing) if any(failing) else []
+        if self._messages_batch is not None:
+            refused = set(suspects)
+            cleared = [(n, record) for n, record in enumerate(batch) if n not in refused]
+            if cleared:
+                suspects += self._failing_messages(self._messages_batch, cleared)
+                suspects.sort()
+        return suspects
+
+    def _failing_values(self, slot: int, column: list[object]) -> set[tuple[type, object]] | None:
+        """The values of `column` the body of `slot` fails on, each with its type, evaluating
+        (and keeping) those the memo does not know; None for values the memo cannot keep."""
+        if not column:
+            return set()
+        kinds = set(map(type, column))
+        if not kinds <= _EXACT_TYPES:
+            return None
+        memo = self._memos[slot]
+        failing: set[tuple[type, object]] = set()
+        for kind in kinds:
+            table = memo[kind]
+            distinct = set(column) if len(kinds) == 1 else {v for v in column if type(v) is kind}
+            unknown = [value for value in distinct if value not in table]
+            if unknown:
+                self._learn(slot, unknown)
+                if any(value not in table for value in distinct):
+                    return None  # the memo filled up and started again meanwhile
+            failing.update((kind, value) for value in distinct if not table[value])
+        return failing
+
+    def _owners(
+        self, records: list[dict[str, object]], failing: list[set[tuple[type, object]]]
+    ) -> list[int]:
+        """Indexes of the records with a value a body fails on, gathered record by record."""
+        owners: list[int] = []
+        for index, record in enumerate(records):
+            sink: list[list[object]] = [[] for _ in range(self._slots)]
+            for plan in self._plans:
+                plan.gather(record, sink)
+            if any(
+                (type(value), value) in failing[slot]
+                for slot, values in enumerate(sink)
+                if failing[slot]
+                for value in values
+            ):
+                owners.append(index)
+        return owners
 
     def _failing_messages(
         self, program: CelProgram, cleared: list[tuple[int, dict[str, object]]]

@@ -9,6 +9,7 @@ with rules guarded by full name, name, type and tags (inline and wildcard metada
 its message rules, and an edge schema with maps, nested arrays and unions of records.
 """
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -231,3 +232,69 @@ def test_a_memoized_field_rule_still_fails_the_bad_value() -> None:
     assert [not v for v in value.evaluate_batch([{"n": n} for n in values[::-1]])] == (
         verdicts[::-1]
     )
+
+
+# Field by field: values at the top, in arrays of values and in arrays of records.
+_COLUMNS_SCHEMA = json.dumps(
+    {
+        "type": "record",
+        "name": "Basket",
+        "fields": [
+            {"name": "code", "type": "string"},
+            {"name": "counts", "type": {"type": "array", "items": "long"}},
+            {
+                "name": "lines",
+                "type": {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "Line",
+                        "fields": [
+                            {"name": "qty", "type": "int"},
+                            {"name": "sku", "type": "string"},
+                        ],
+                    },
+                },
+            },
+            {"name": "flag", "type": "boolean"},
+        ],
+    }
+)
+_COLUMN_RULES = [
+    cel_rule("code", "name == 'code' ; value.matches('^[A-Z]{3}$')", "CEL_FIELD"),
+    cel_rule("counts", "name == 'counts' ; value < 100", "CEL_FIELD"),
+    cel_rule("qty", "name == 'qty' ; value > 0", "CEL_FIELD"),
+    cel_rule("present", "size(message.lines) > 0"),
+]
+
+
+def _basket(
+    code: str = "EUR", counts: list[object] | None = None, qty: object = 1
+) -> dict[str, object]:
+    lines = [{"qty": qty, "sku": "a"}, {"qty": 2, "sku": "b"}]
+    return {
+        "code": code,
+        "counts": [1, 2] if counts is None else counts,
+        "lines": lines,
+        "flag": True,
+    }
+
+
+def test_a_batch_taken_field_by_field_gets_each_records_own_violations() -> None:
+    evaluator = RuleEvaluator(_COLUMN_RULES, schema=_COLUMNS_SCHEMA)
+    assert set(evaluator.fused_rules) == {"code", "counts", "qty", "present"}
+    reference = RuleEvaluator(_COLUMN_RULES, schema=_COLUMNS_SCHEMA, optimize=False)
+    batches: list[list[dict[str, object]]] = [
+        [_basket() for _ in range(20)],
+        [_basket(), _basket(code="eur"), _basket(counts=[1, 500]), _basket(qty=0), _basket()],
+        [_basket(counts=[True, 1]), _basket(counts=[1, True]), _basket(qty=True)],  # 1 and True
+        [_basket(counts=[]), {**_basket(), "lines": []}, {**_basket(), "lines": False}],
+        [_basket(), {**_basket(), "counts": False}],  # fails whatever the bodies say
+        [{**_basket(), "flag": False}, _basket(qty=None), {"code": "EUR"}],
+        [_basket(code=f"C{n:05d}", counts=[n]) for n in range(5000)],  # past the memo's size
+        [_basket(counts=[2.5]), _basket()],  # a double: record by record
+    ]
+    for batch in batches:
+        expected = [reference.evaluate(record) for record in batch]
+        assert evaluator.evaluate_batch(batch) == expected
+        assert evaluator.evaluate_batch(batch) == expected  # the memos warm
