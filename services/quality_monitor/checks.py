@@ -17,7 +17,6 @@ Schema lookups go through `SchemaResolver`, so the checks themselves do no I/O.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import struct
 from collections.abc import Mapping, Sequence
@@ -229,11 +228,12 @@ def decode_record(
     if plain is not None and restore is not None and len(value) <= LARGEST_DEFERRED_BODY:
         body = BytesIO(value)
         body.seek(HEADER_SIZE)
-        # Any failure of the plain decode is decoded in full below, for fastavro's own error.
-        with contextlib.suppress(Exception):
-            record = schemaless_reader(body, plain, None)
-            if body.tell() == len(value) and type(record) is dict and restore(record):
-                return writer, record
+        try:
+            plain_record = schemaless_reader(body, plain, None)
+        except Exception:  # noqa: BLE001 - decoded in full below, for fastavro's own error
+            plain_record = None
+        if type(plain_record) is dict and body.tell() == len(value) and restore(plain_record):
+            return writer, plain_record
         # Whatever the plain decode left unsettled, the full one settles as it always has.
     return _decode_in_full(value, writer)
 

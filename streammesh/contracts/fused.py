@@ -216,10 +216,18 @@ class FusedCheck:
         bind, memos = self._program.bind, self._message_memos
         elements: list[dict[str, object]] = []
         unknown: list[dict[str, object]] = []
+        if memos is not None:
+            # Whose values some memo does not know, memo by memo over all the records at once.
+            records = [record for _, record in cleared]
+            missed = {
+                n
+                for memo in memos
+                for n, key in enumerate(memo.keys(records))
+                if key is None or key not in memo.known
+            }
+            cleared = [cleared[n] for n in sorted(missed)]
         for index, record in cleared:
             if memos is not None:
-                if _recall_messages(memos, record):
-                    continue  # every message rule passes on these values
                 unknown.append(record)
             element = bind(record)
             assert isinstance(element, dict)
@@ -389,21 +397,31 @@ class _MessageMemo:
             return None if value.is_nan() or value.is_zero() else (kind, value)
         return None
 
+    def keys(self, records: list[dict[str, object]]) -> list[Hashable | None]:
+        """`key` of each record; the common cases (one type of value in the batch) in one
+        comprehension."""
+        name = self.field
+        values = [record.get(name, _ABSENT) for record in records]
+        kinds = set(map(type, values))
+        if len(kinds) == 1:
+            (kind,) = kinds
+            if self.sized and (kind is list or kind is dict):
+                return [(kind, len(v)) for v in values]  # type: ignore[arg-type]
+            if kind in _EXACT_TYPES:
+                return [(kind, v) for v in values]
+            if kind is Decimal:
+                return [
+                    None if v.is_nan() or v.is_zero() else (kind, v)  # type: ignore[attr-defined]
+                    for v in values
+                ]
+        return [self.key(record) for record in records]
+
     def passed(self, record: dict[str, object]) -> None:
         key = self.key(record)
         if key is not None:
             if len(self.known) >= _MEMO_LIMIT:
                 self.known.clear()
             self.known.add(key)
-
-
-def _recall_messages(memos: tuple[_MessageMemo, ...], record: dict[str, object]) -> bool:
-    """Whether every message rule is known to pass on `record`'s values."""
-    for memo in memos:
-        key = memo.key(record)
-        if key is None or key not in memo.known:
-            return False
-    return True
 
 
 def _message_memo(term: str) -> _MessageMemo | None:
