@@ -39,7 +39,14 @@ from google.protobuf import duration_pb2, timestamp_pb2  # type: ignore[import-u
 
 from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
 
-__all__ = ["CelProgram", "CelRuleExpression", "compile_rule_expression", "to_cel"]
+__all__ = [
+    "CelProgram",
+    "CelRuleExpression",
+    "bound_field",
+    "compile_rule_expression",
+    "to_cel",
+    "with_field_as",
+]
 
 MESSAGE: Final = "message"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,6 +126,64 @@ def _referenced_fields(expr: str) -> frozenset[str] | None:
     if len(fields) != len(_MESSAGE_NAME.findall(expr)):
         return None
     return frozenset(fields)
+
+
+def _code_spans(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) of the parts of CEL `text` outside string literals and `//` comments; None
+    when a literal does not end."""
+    spans: list[tuple[int, int]] = []
+    start = index = 0
+    while index < len(text):
+        char = text[index]
+        if text.startswith("//", index):
+            spans.append((start, index))
+            end = text.find("\n", index)
+            index = start = len(text) if end < 0 else end
+        elif char in "'\"":
+            prefix = index
+            while prefix > start and text[prefix - 1] in "rRbB":
+                prefix -= 1
+            raw = "r" in text[prefix:index].lower()
+            quote = text[index : index + 3] if text[index : index + 3] in ("'''", '"""') else char
+            spans.append((start, index))
+            index += len(quote)
+            while not text.startswith(quote, index):
+                if index >= len(text):
+                    return None
+                index += 2 if text[index] == "\\" and not raw else 1
+            index = start = index + len(quote)
+        else:
+            index += 1
+    spans.append((start, len(text)))
+    return spans
+
+
+def with_field_as(expr: str, field: str, placeholder: str) -> str | None:
+    """`expr` with each `message.<field>` outside string literals and comments written as
+    `placeholder`; None when `message` is named there in any other way, or the text cannot be
+    read."""
+    spans = _code_spans(expr)
+    if spans is None:
+        return None
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        code = expr[start:end]
+        mentions = _MESSAGE_NAME.findall(code)
+        matches = [m for m in _MESSAGE_FIELD.finditer(code) if m.group(1) == field]
+        if len(matches) != len(mentions):
+            return None
+        parts.append(expr[last:start])
+        parts.append(_MESSAGE_FIELD.sub(lambda m: placeholder, code))
+        last = end
+    parts.append(expr[last:])
+    return "".join(parts)
+
+
+def bound_field(value: object, sized: bool) -> object:
+    """A field's value as `CelProgram.bind` binds it: only its shape when it is read only by
+    `size()`."""
+    return _shape(value) if sized else to_cel(value)
 
 
 def _sized_fields(expr: str, fields: frozenset[str]) -> frozenset[str]:

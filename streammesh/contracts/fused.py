@@ -19,6 +19,13 @@ So is a message rule's that reads one field only (`message.amount >= 0.0`, or on
 `size(message.line_items) > 0`): when every message rule does, a record whose field values are
 all known to pass skips the evaluation; the values of the records the `filter` clears are
 learnt from it, at no cost of their own.
+
+Over a batch, values are told apart field by field rather than record by record: each body's
+values of the whole batch are gathered at once (`FieldPlan.gather_columns`) and their distinct
+values looked up in its memo as a set; a one-field message rule is rewritten over a list of its
+field's values (`message.amount >= 0.0` becomes a `filter` over the amounts), so the values it
+does not know are evaluated without binding their records. Where values seldom repeat, the
+message memo is left aside for a while and every value evaluated: cheaper than looking them up.
 """
 
 import math
@@ -27,7 +34,13 @@ from collections.abc import Hashable, Sequence
 from decimal import Decimal
 from typing import Final, final
 
-from streammesh.contracts.cel import CelProgram, CelRuleExpression, to_cel
+from streammesh.contracts.cel import (
+    CelProgram,
+    CelRuleExpression,
+    bound_field,
+    to_cel,
+    with_field_as,
+)
 from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
 from streammesh.contracts.fields import FieldBody, FieldPlan
 
@@ -39,12 +52,19 @@ _RESERVED: Final = "__streammesh_"
 _BATCH: Final = "__streammesh_batch"
 _INDEX: Final = "__streammesh_index"
 _CANDIDATES: Final = "__streammesh_candidates"
+_VALUE_LIST: Final = "__streammesh_values"
+_INDEXES: Final = "__streammesh_indexes"
+_ROW: Final = "__streammesh_row"
 # Types whose equal values bind to equal CEL values; floats only away from 0.0 (-0.0 equals it)
 # and NaN (equal to nothing).
 _MEMO_TYPES: Final = (str, int, bytes, bool, float, type(None))
 # Memo types whose values are always kept: a batch's values of these are told apart as sets.
 _EXACT_TYPES: Final = frozenset({str, int, bytes, bool, type(None)})
-_MEMO_LIMIT: Final = 4096  # values per body and type; a full table starts again empty
+_MEMO_LIMIT: Final = 4096
+# A message memo judged on a batch of at least this many records, and left aside for this many
+# batches when it knew fewer than half (`_MessageMemo.failing`).
+_MEMO_TRIAL: Final = 64
+_UNMEMOIZED_BATCHES: Final = 15  # values per body and type; a full table starts again empty
 # On a CEL error (which `filter` spreads to the whole batch) the batch is split in chunks of
 # this size, and a chunk that errors again is checked record by record.
 _CHUNK: Final = 32
@@ -216,7 +236,18 @@ class FusedCheck:
         bind, memos = self._program.bind, self._message_memos
         elements: list[dict[str, object]] = []
         unknown: list[dict[str, object]] = []
-        if memos is not None:
+        failing_rows: list[int] = []
+        if memos is not None and all(memo.program is not None for memo in memos):
+            # Each rule over the distinct values its memo does not know; only records with a
+            # value no memo can keep (a zero, an absent field) are bound whole below.
+            records = [record for _, record in cleared]
+            failed: set[int] = set()
+            unsure: set[int] = set()
+            for memo in memos:
+                failed.update(memo.failing(records, unsure))
+            failing_rows = [cleared[n][0] for n in sorted(failed)]
+            cleared = [cleared[n] for n in sorted(unsure - failed)]
+        elif memos is not None:
             # Whose values some memo does not know, memo by memo over all the records at once.
             records = [record for _, record in cleared]
             missed = {
@@ -240,6 +271,8 @@ class FusedCheck:
                 if element[_INDEX] not in refused:  # every message rule passed on them
                     for memo in memos:
                         memo.passed(record)
+        if failing_rows:
+            failing = sorted({*failing, *failing_rows})
         return failing
 
     def _gather(
@@ -375,12 +408,57 @@ class _MessageMemo:
     and NaN), and decimals likewise (a decimal binds as its double).
     """
 
-    __slots__ = ("field", "known", "sized")
+    __slots__ = ("_unmemoized", "field", "known", "program", "sized")
 
-    def __init__(self, field: str, sized: bool) -> None:
+    def __init__(self, field: str, sized: bool, program: CelProgram | None = None) -> None:
         self.field = field
         self.sized = sized
         self.known: set[Hashable] = set()
+        # The rule over a list of the field's bound values, naming the indexes it does not
+        # find true (`_value_program`); None when the rule's text could not be rewritten so.
+        self.program = program
+        self._unmemoized = 0  # batches still to check value by value, the memo left aside
+
+    def failing(self, records: list[dict[str, object]], unsure: set[int]) -> list[int]:
+        """Rows of `records` whose value the rule does not find true, evaluating each distinct
+        value the memo does not know once (and keeping those it passes); rows whose value
+        cannot be kept go to `unsure`, for the caller to bind whole.
+
+        Values that seldom repeat (amounts, ids) cost more to look up and keep than to
+        evaluate: when the memo knew fewer than half of a batch's values, the next
+        `_UNMEMOIZED_BATCHES` batches are evaluated value by value, then the memo is tried
+        again."""
+        assert self.program is not None
+        if self._unmemoized:
+            self._unmemoized -= 1
+            return self._failing_by_value(records, unsure)
+        keys, known = self.keys(records), self.known
+        missed = [n for n, key in enumerate(keys) if key is None or key not in known]
+        if len(records) >= _MEMO_TRIAL and 2 * len(missed) > len(records):
+            self._unmemoized = _UNMEMOIZED_BATCHES
+        if not missed:
+            return []
+        fresh: dict[Hashable, int] = {}
+        for n in missed:
+            key = keys[n]
+            if key is None or key is _ABSENT:
+                unsure.add(n)
+            elif key not in fresh:
+                fresh[key] = n
+        if not fresh:
+            return []
+        name, sized = self.field, self.sized
+        values = [bound_field(records[n][name], sized) for n in fresh.values()]
+        refused = _failing_values(self.program, values)
+        bad = set()
+        for position, key in enumerate(fresh):
+            if position in refused:
+                bad.add(key)
+            else:
+                if len(known) >= _MEMO_LIMIT:
+                    known.clear()
+                known.add(key)
+        return [n for n in missed if keys[n] in bad] if bad else []
 
     def key(self, record: dict[str, object]) -> Hashable | None:
         """What the rule's verdict on `record` depends on; None when it cannot be kept."""
@@ -396,6 +474,18 @@ class _MessageMemo:
             assert isinstance(value, Decimal)
             return None if value.is_nan() or value.is_zero() else (kind, value)
         return None
+
+    def _failing_by_value(self, records: list[dict[str, object]], unsure: set[int]) -> list[int]:
+        """`failing` with every value evaluated, none looked up or kept; only records without
+        the field go to `unsure`."""
+        assert self.program is not None
+        name, sized = self.field, self.sized
+        values = [record.get(name, _ABSENT) for record in records]
+        rows = [n for n, value in enumerate(values) if value is not _ABSENT]
+        if len(rows) < len(values):
+            unsure.update(n for n, value in enumerate(values) if value is _ABSENT)
+        bound = [bound_field(values[n], sized) for n in rows]
+        return [rows[position] for position in sorted(_failing_values(self.program, bound))]
 
     def keys(self, records: list[dict[str, object]]) -> list[Hashable | None]:
         """`key` of each record; the common cases (one type of value in the batch) in one
@@ -424,6 +514,39 @@ class _MessageMemo:
             self.known.add(key)
 
 
+def _failing_values(program: CelProgram, values: list[object]) -> set[int]:
+    """Positions of the `values` a value program does not find true; on a CEL error (which
+    spreads to the whole list) in chunks, then value by value, where an error fails."""
+    indexes = list(range(len(values)))
+    try:
+        found = program.run({_VALUE_LIST: values, _INDEXES: indexes})
+    except RuleEvaluationError:
+        if len(values) > _CHUNK:
+            return {
+                start + n
+                for start in range(0, len(values), _CHUNK)
+                for n in _failing_values(program, values[start : start + _CHUNK])
+            }
+        if len(values) == 1:
+            return {0}
+        return {n for n, value in enumerate(values) if _failing_values(program, [value])}
+    assert isinstance(found, list)
+    return {int(n) for n in found}
+
+
+def _value_program(term: str, field: str) -> CelProgram | None:
+    """A one-field rule's term over a list of that field's values: the indexes it does not
+    find true."""
+    rewritten = with_field_as(term, field, f"{_VALUE_LIST}[{_ROW}]")
+    if rewritten is None:
+        return None
+    text = f"{_INDEXES}.filter({_ROW}, !(({rewritten}\n) == true))"
+    try:
+        return CelProgram.compile(text, "<memoized rule>")
+    except RuleCompileError:
+        return None
+
+
 def _message_memo(term: str) -> _MessageMemo | None:
     """The memo of a message rule's term when it reads a single field."""
     try:
@@ -436,7 +559,7 @@ def _message_memo(term: str) -> _MessageMemo | None:
     (name,) = fields
     if name.startswith(_RESERVED):
         return None
-    return _MessageMemo(name, name in program.sized)
+    return _MessageMemo(name, name in program.sized, _value_program(term, name))
 
 
 def _learner(body: FieldBody) -> CelProgram | None:

@@ -15,6 +15,7 @@ from streammesh.contracts import (
     compile_rule_expression,
     to_cel,
 )
+from streammesh.contracts.cel import with_field_as
 
 
 class Colour(enum.StrEnum):
@@ -126,3 +127,16 @@ def test_a_false_guard_means_the_rule_does_not_apply() -> None:
     assert expression.applies({"status": "placed"}) is False
     assert expression.applies({"status": "refunded"}) is True
     assert compile_rule_expression(" ; true").guard is None
+
+
+def test_a_field_is_renamed_outside_string_literals_and_comments_only() -> None:
+    assert with_field_as("message.a >= 0.0 && message.a < 9.0", "a", "v") == "v >= 0.0 && v < 9.0"
+    assert with_field_as("message.a != 'message.a' // message.a", "a", "v") == (
+        "v != 'message.a' // message.a"
+    )
+    assert with_field_as(r"message.a + r'\' + '\'' + '''x'y'''", "a", "v") == (
+        r"v + r'\' + '\'' + '''x'y'''"
+    )
+    assert with_field_as("message.a + message.b", "a", "v") is None  # another field
+    assert with_field_as("size(message) > 0", "a", "v") is None  # the whole record
+    assert with_field_as("message.a + 'open", "a", "v") is None  # a literal that never ends

@@ -134,3 +134,31 @@ def test_batches_after_the_first_keep_each_records_verdict() -> None:
         True,  # NaN
         True,  # no amount
     ]
+
+
+def test_rules_over_many_distinct_values_keep_each_records_verdict() -> None:
+    """One-field rules evaluated over the batch's distinct values: values seen once, an error
+    on some (spread to the whole list in CEL), the field named inside a string literal and a
+    comment, which stay as written."""
+    evaluator = RuleEvaluator(
+        [
+            cel_rule("amount", "message.amount >= 0.0 && message.amount != 13.37"),
+            cel_rule("note", "size(message.note) > 2 // message.note may be null: an error"),
+            cel_rule("literal", "message.currency != 'message.currency'"),
+        ]
+    )
+    records: list[dict[str, object]] = [
+        order(
+            amount=Decimal(n - 40) / 100 + Decimal("13.77"),
+            note=None if n % 7 == 0 else "x" * (n % 4),
+            currency="message.currency" if n % 11 == 0 else "EUR",
+        )
+        for n in range(300)
+    ]
+    records[151] = {k: v for k, v in records[151].items() if k != "amount"}  # an error
+    records[155]["amount"] = Decimal("-0.00")
+    expected = [evaluator.evaluate(r) for r in records]
+    assert {v.rule_name for found in expected for v in found} == {"amount", "note", "literal"}
+    # The first batch finds the memo of little use; the next ones are checked value by value.
+    for _ in range(3):
+        assert evaluator.evaluate_batch(records) == expected
