@@ -58,7 +58,6 @@ from services.quality_monitor.metrics import (
     Snapshot,
 )
 from services.quality_monitor.settings import MonitorSettings
-from streammesh.contracts import RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +244,30 @@ class _Tally:
         if outcome.failure is not None:
             self.failed += 1
 
+    def count_many(
+        self, version: int, events: Sequence[int | None], stamps: Sequence[int | None]
+    ) -> None:
+        """`count` of records that passed, with these event times and Kafka timestamps."""
+        if not events:
+            return
+        checked = self.checked
+        checked[version] = checked.get(version, 0) + len(events)
+        moments = [e if e is not None else t for e, t in zip(events, stamps, strict=True)]
+        known = [m for m in moments if m is not None]
+        if known:
+            newest = max(known)
+            if self.newest is None or newest > self.newest:
+                self.newest = newest
+        limit = self.freshness_ms
+        if limit is not None:
+            late = sum(
+                1
+                for e, t in zip(events, stamps, strict=True)
+                if e is not None and t is not None and t - e > limit
+            )
+            if late:
+                self.late[version] = self.late.get(version, 0) + late
+
     def count(self, version: int, event_ms: int | None, timestamp_ms: int | None) -> None:
         """Count a record that passed (`add` counts any outcome)."""
         checked = self.checked
@@ -263,16 +286,44 @@ class _Tally:
 
 
 # One record of a batch as the first pass leaves it: the message, its partition and offset, its
-# product's tally, its Kafka timestamp, its decoded record (or settled outcome), seconds so far.
+# product's tally, its Kafka timestamp, the seconds its decode took, and its decoded record (or
+# its outcome, when the checks before the rules settled it).
 _Seen = tuple[
     Message,
     TopicPartitionKey,
     int,
     _Tally,
     int | None,
-    Outcome | tuple[WriterSchema, Mapping[str, object]],
     float,
+    Outcome | Mapping[str, object],
 ]
+
+
+@dataclass(slots=True)
+class _Group:
+    """The decoded records of a batch with one writer schema (one product's): their places."""
+
+    writer: WriterSchema
+    tally: _Tally
+    places: list[int] = field(default_factory=list)
+
+
+def _first(pair: tuple[int, Outcome]) -> int:
+    return pair[0]
+
+
+def _tally_of(
+    topic: str, tallies: dict[str, _Tally], watched: Mapping[str, Watched]
+) -> _Tally | None:
+    """The batch's tally of `topic`'s product, made on its first record; None when the product
+    is no longer watched."""
+    tally = tallies.get(topic)
+    if tally is None:
+        product = watched.get(topic)
+        if product is None:
+            return None
+        tally = tallies[topic] = _Tally(topic, product)
+    return tally
 
 
 class QualityMonitor:
@@ -487,64 +538,51 @@ class QualityMonitor:
             self._commit_settled(consumer)
 
     def _process(self, messages: Sequence[Message], producer: Producer) -> _Batch:
-        # The hot path, in three passes: decode each record, evaluate the rules of every decoded
-        # record of a writer schema at once, then settle each record in the order it came (so
-        # dead letters keep it). Counters are tallied per batch and product (`_count`); a record
-        # that passes is counted without an `Outcome`, which only a failure needs.
+        # The hot path: decode each record (`_decode`), then settle the decoded records of each
+        # writer schema together (`_settle_group`: rules evaluated at once, counters tallied
+        # per group), and the records the checks before the rules settled one by one. Dead
+        # letters go out last, in the order their records came. Counters reach the metrics once
+        # per batch and product (`_count`).
         batch = _Batch()
         tallies: dict[str, _Tally] = {}
-        seen, groups = self._decode(messages, batch, tallies)
-        violations = self._evaluate(seen, groups)
-        limits = self._limits
-        max_future, max_past = limits.max_future_ms, limits.max_past_ms
-        rejected: list[tuple[Message, TopicPartitionKey, int, Watched, Outcome, int | None]] = []
-        for n, (message, key, offset, tally, timestamp_ms, decoded, elapsed) in enumerate(seen):
-            if isinstance(decoded, Outcome):
-                outcome, seconds = decoded, elapsed
-            else:
-                found, share = violations[n]
-                seconds = elapsed + share
-                writer, record = decoded
-                if not found:
-                    event_ms = None
-                    if writer.event_time is not None:
-                        event_ms = writer.event_time.millis(record.get(writer.event_time.name))
-                    if (
-                        event_ms is None
-                        or timestamp_ms is None
-                        or (
-                            (max_future is None or event_ms - timestamp_ms <= max_future)
-                            and (max_past is None or timestamp_ms - event_ms <= max_past)
-                        )
-                    ):
-                        tally.durations.append(seconds)
-                        tally.count(writer.version, event_ms, timestamp_ms)
-                        continue
-                outcome = judge(writer, record, found, timestamp_ms, limits)
-            tally.durations.append(seconds)
+        seen, groups, settled = self._decode(messages, batch, tallies)
+        rejected: list[tuple[int, Outcome]] = []
+        for group in groups.values():
+            self._settle_group(group, seen, rejected)
+        for n in settled:
+            _, _, _, tally, timestamp_ms, elapsed, outcome = seen[n]
+            assert isinstance(outcome, Outcome)
+            tally.durations.append(elapsed)
             tally.add(outcome, timestamp_ms)
             if outcome.failure is not None:
-                tally.recorder.failed(outcome)
-                rejected.append((message, key, offset, tally.product, outcome, timestamp_ms))
-        # Sent together, in the records' order: a produce call that wakes librdkafka's sender
-        # for one letter costs several times what one among others does.
-        for message, key, offset, product, outcome, timestamp_ms in rejected:
-            self._reject(producer, batch, message, key, offset, product, outcome, timestamp_ms)
+                rejected.append((n, outcome))
+        rejected.sort(key=_first)
+        for n, outcome in rejected:
+            message, key, offset, tally, timestamp_ms, _, _ = seen[n]
+            tally.recorder.failed(outcome)
+            self._reject(
+                producer, batch, message, key, offset, tally.product, outcome, timestamp_ms
+            )
         for counted in tallies.values():
             self._count(counted)
         return batch
 
     def _decode(
         self, messages: Sequence[Message], batch: _Batch, tallies: dict[str, _Tally]
-    ) -> tuple[list[_Seen], dict[int, tuple[WriterSchema, list[int]]]]:
-        """The first pass: every record decoded (or settled), and the places of the decoded
-        ones grouped by writer schema."""
+    ) -> tuple[list[_Seen], dict[int, _Group], list[int]]:
+        """The first pass: every record decoded (or settled), the places of the decoded ones
+        grouped by writer schema, and the places of the settled ones."""
         watched = self._watched
         clock = time.perf_counter
         commit, rewind = batch.commit, batch.rewind
         tally: _Tally | None = None
         seen: list[_Seen] = []
-        groups: dict[int, tuple[WriterSchema, list[int]]] = {}  # by id of the writer schema
+        groups: dict[int, _Group] = {}  # by id of the writer schema
+        group: _Group | None = None
+        settled: list[int] = []
+        last_topic: str | None = None
+        last_partition = -1
+        key: TopicPartitionKey = ("", -1)
         for message in messages:
             error = message.error()
             if error is not None:
@@ -554,17 +592,15 @@ class QualityMonitor:
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             if topic is None or partition is None or offset is None:
                 continue
-            key = (topic, partition)
+            if partition != last_partition or topic != last_topic:
+                key, last_topic, last_partition = (topic, partition), topic, partition
             if rewind and key in rewind:
                 continue  # an earlier record of this partition is to be checked again
             if tally is None or tally.topic != topic:
-                tally = tallies.get(topic)
-                if tally is None:
-                    product = watched.get(topic)
-                    if product is None:  # a product that left the catalog since the fetch
-                        commit[key] = offset + 1
-                        continue
-                    tally = tallies[topic] = _Tally(topic, product)
+                tally = _tally_of(topic, tallies, watched)
+                if tally is None:  # a product that left the catalog since the fetch
+                    commit[key] = offset + 1
+                    continue
             kind, timestamp = message.timestamp()
             started = clock()
             try:
@@ -574,36 +610,65 @@ class QualityMonitor:
                 rewind[key] = offset
                 continue
             elapsed = clock() - started
-            if not isinstance(decoded, Outcome):
-                group = groups.get(id(decoded[0]))
-                if group is None:
-                    group = groups[id(decoded[0])] = (decoded[0], [])
-                group[1].append(len(seen))
             timestamp_ms = None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp
-            seen.append((message, key, offset, tally, timestamp_ms, decoded, elapsed))
+            if isinstance(decoded, Outcome):
+                settled.append(len(seen))
+                seen.append((message, key, offset, tally, timestamp_ms, elapsed, decoded))
+            else:
+                writer, record = decoded
+                if group is None or group.writer is not writer:
+                    group = groups.setdefault(id(writer), _Group(writer, tally))
+                group.places.append(len(seen))
+                seen.append((message, key, offset, tally, timestamp_ms, elapsed, record))
             commit[key] = offset + 1
-        return seen, groups
+        return seen, groups, settled
 
-    @staticmethod
-    def _evaluate(
-        seen: list[_Seen], groups: dict[int, tuple[WriterSchema, list[int]]]
-    ) -> dict[int, tuple[Sequence[RuleViolation], float]]:
-        """Each decoded record's rule violations, by its place in `seen`, and its even share of
-        the time its group took."""
+    def _settle_group(
+        self, group: _Group, seen: list[_Seen], rejected: list[tuple[int, Outcome]]
+    ) -> None:
+        """The rules of a writer schema over its records at once, each record's duration (its
+        decode, plus an even share of the rules' time), the passing ones counted together, and
+        each failing one judged, counted and added to `rejected`."""
+        writer, tally, places = group.writer, group.tally, group.places
+        records: list[Mapping[str, object]] = [seen[n][6] for n in places]  # type: ignore[misc]
         clock = time.perf_counter
-        found: dict[int, tuple[Sequence[RuleViolation], float]] = {}
-        for writer, places in groups.values():
-            records = []
-            for n in places:
-                decoded = seen[n][5]
-                assert not isinstance(decoded, Outcome)
-                records.append(decoded[1])
-            started = clock()
-            results = writer.rules.evaluate_batch(records)
-            share = (clock() - started) / len(places)
-            for n, result in zip(places, results, strict=True):
-                found[n] = (result, share)
-        return found
+        started = clock()
+        results = writer.rules.evaluate_batch(records)
+        share = (clock() - started) / len(places)
+        tally.durations.extend([seen[n][5] + share for n in places])
+        stamps = [seen[n][4] for n in places]
+        event = writer.event_time
+        if event is None:
+            moments: list[int | None] = [None] * len(places)
+        else:
+            name = event.name
+            moments = event.millis_of([record.get(name) for record in records])
+        limits = self._limits
+        ahead, behind = limits.max_future_ms, limits.max_past_ms
+        failing = [
+            i
+            for i, (found, moment, stamp) in enumerate(zip(results, moments, stamps, strict=True))
+            if found
+            or (
+                moment is not None
+                and stamp is not None
+                and (
+                    (ahead is not None and moment - stamp > ahead)
+                    or (behind is not None and stamp - moment > behind)
+                )
+            )
+        ]
+        if not failing:
+            tally.count_many(writer.version, moments, stamps)
+            return
+        bad = set(failing)
+        keep = [i for i in range(len(places)) if i not in bad]
+        tally.count_many(writer.version, [moments[i] for i in keep], [stamps[i] for i in keep])
+        for i in failing:
+            outcome = judge(writer, records[i], results[i], stamps[i], limits)
+            tally.add(outcome, stamps[i])
+            if outcome.failure is not None:
+                rejected.append((places[i], outcome))
 
     @staticmethod
     def _count(tally: _Tally) -> None:
