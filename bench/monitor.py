@@ -4,9 +4,10 @@ The baseline consumes the same topic with the same consumer settings and only de
 record (streammesh's `AvroDeserializer`); the monitor's loop also checks the wire format and
 schema id, runs the product's CEL rules (sales.orders.v1: two message rules, two field rules),
 checks the event time, counts metrics, dead-letters the failures (1 in 100 here) and commits
-per batch. Order amounts take 90,000 distinct values, as a real stream's would. Both rates run from the first record received to the last, so joining the group is
-not counted. Kafka is the project's own broker, or the cluster named by
-STREAMMESH_BOOTSTRAP_SERVERS; the registry runs in this process.
+per batch. Order amounts take 90,000 distinct values, as a real stream's would. Both rates
+run from the first record received to the last, so joining the group is not counted. Kafka is
+the project's own broker, or the cluster named by STREAMMESH_BOOTSTRAP_SERVERS; the registry
+runs in this process.
 
 With --workers N (2 by default) the monitor also runs as N checking processes in one service
 (STREAMMESH_MONITOR_WORKERS=N), each taking an equal share of the partitions (3 per worker), on
