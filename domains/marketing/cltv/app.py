@@ -37,6 +37,11 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.common.serde import (
+    DLQ_RULE_EXCEPTION_HEADER,
+    DLQ_RULE_SUBJECT_HEADER,
+    DLQ_RULE_TOPIC_HEADER,
+)
 from confluent_kafka.serialization import MessageField
 from faust.serializers.codecs import Codec
 from faust.transport.producer import ProducerBuffer
@@ -61,6 +66,14 @@ from domains.marketing.cltv.metrics import register as register_metrics
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
+from streammesh.sdk.convert import to_json
+from streammesh.sdk.faust import CodecError
+from streammesh.sdk.producer import (
+    DLQ_FORMAT_HEADER,
+    DLQ_REASON_HEADER,
+    REASON_SCHEMA_MISMATCH,
+)
+from streammesh.sdk.topics import DLQ_DEFAULT_RETENTION_MS, dlq_topic
 from streammesh.serde import (
     AvroDeserializer,
     AvroSerializer,
@@ -177,13 +190,36 @@ class ProductWriter:
 
     KEYS_KEPT = 100_000
 
-    def write(self, key: str, value: Mapping[str, object]) -> None:
+    def write(self, key: str, value: Mapping[str, object]) -> bool:
+        """Queue the record; False when its value does not fit the product's schema (a lifetime
+        value beyond its decimal's precision, say): then the record goes, as JSON, to the
+        product's dead-letter topic with the reason, and the state that made it is kept. A
+        record the product cannot carry must not stop the worker: restarted, it would meet the
+        same record again."""
         key_bytes = self.keys.get(key)
         if key_bytes is None:
             if len(self.keys) >= self.KEYS_KEPT:
                 self.keys.clear()
             key_bytes = self.keys[key] = self.key_codec.dumps(key)
-        self.direct.produce(self.topic, key_bytes, self.value_codec.dumps(value))
+        try:
+            value_bytes = self.value_codec.dumps(value)
+        except (SerdeError, CodecError, ValueError, TypeError) as exc:
+            self._dead_letter(key_bytes, value, exc)
+            return False
+        self.direct.produce(self.topic, key_bytes, value_bytes)
+        return True
+
+    def _dead_letter(self, key: bytes, value: Mapping[str, object], error: Exception) -> None:
+        log.error("%s: a record for %r does not fit the product schema: %s", self.topic, key, error)
+        headers: list[tuple[str, str | bytes | None]] = [
+            (DLQ_RULE_TOPIC_HEADER, self.topic.encode()),
+            (DLQ_RULE_SUBJECT_HEADER, f"{self.topic}-value".encode()),
+            (DLQ_RULE_EXCEPTION_HEADER, str(error).encode()),
+            (DLQ_REASON_HEADER, REASON_SCHEMA_MISMATCH.encode()),
+            (DLQ_FORMAT_HEADER, b"json"),
+        ]
+        payload = orjson.dumps({name: to_json(item) for name, item in value.items()})
+        self.direct.produce(dlq_topic(self.topic), key, payload, headers=headers)
 
 
 def create_app(
@@ -205,12 +241,17 @@ def partials_topic_name(settings: CltvSettings) -> str:
 
 
 def internal_topics(settings: CltvSettings) -> dict[str, dict[str, str]]:
-    """The app's internal topics and their configs: the partials and the table changelogs."""
+    """The topics the worker makes sure of: its own (the partials, the table changelogs) and
+    the dead-letter topics of the two products it writes (`ProductWriter.write`), which
+    `streammesh apply` makes too; without one, a dead letter would stop the worker."""
     compact = {"cleanup.policy": "compact"}
+    letters = {"cleanup.policy": "delete", "retention.ms": str(DLQ_DEFAULT_RETENTION_MS)}
     return {
         partials_topic_name(settings): {},
         f"{settings.app_id}-state-changelog": compact,
         f"{settings.app_id}-segments-changelog": compact,
+        dlq_topic(settings.cltv_topic): letters,
+        dlq_topic(settings.segments_topic): letters,
     }
 
 
@@ -494,7 +535,8 @@ class CltvProcessor:
         self.dirty.update(outcome.partials)
         if outcome.customer is not None:
             record = cltv_record(outcome.customer, self.model)
-            self.cltv_out.write(outcome.customer.customer_id, record)
+            if not self.cltv_out.write(outcome.customer.customer_id, record):
+                self.counts["outputs.customer_lifetime_value"] += 1
             if kind == "orders" and message.timestamp is not None:
                 self.latency.observe(time.time() - message.timestamp)
 
@@ -555,7 +597,8 @@ class CltvProcessor:
             # published on a change, and once per segment after a (re)start: heals a lost write
             self.announced.add(segment)
             record = segment_record(segment, after or before, self.model.currency)
-            self.segments_out.write(segment, record)
+            if not self.segments_out.write(segment, record):
+                self.counts["outputs.cltv_by_segment"] += 1
 
     def _add_views(self) -> None:
         app, processor, segments, model = self.app, self.processor, self.segments, self.model

@@ -25,6 +25,7 @@ from prometheus_client.utils import floatToGoString
 
 RECORDS: Final = "streammesh_cltv_records_total"
 PARTIALS: Final = "streammesh_cltv_partials_total"
+UNWRITABLE: Final = "streammesh_cltv_unwritable_records_total"
 LAG: Final = "streammesh_cltv_input_lag_records"
 LATENCY: Final = "streammesh_cltv_order_latency_seconds"
 PARTITIONS: Final = "streammesh_cltv_partitions_owned"
@@ -75,6 +76,14 @@ class CltvCollector(Collector):
         partials = CounterMetricFamily(
             PARTIALS, "Segment partials received by stage two, by result.", labels=["result"]
         )
+        unwritable = CounterMetricFamily(
+            UNWRITABLE,
+            "Product records that did not fit the product's schema, sent to its dead-letter "
+            "topic instead.",
+            labels=["product"],
+        )
+        for product in ("customer_lifetime_value", "cltv_by_segment"):
+            unwritable.add_metric([product], self._counts.get(f"outputs.{product}", 0))
         for key, value in sorted(self._counts.items()):
             kind, _, result = key.partition(".")
             if kind in ("orders", "profiles"):
@@ -83,6 +92,7 @@ class CltvCollector(Collector):
                 partials.add_metric([result], value)
         yield records
         yield partials
+        yield unwritable
         lag = GaugeMetricFamily(
             LAG, "Records of owned input partitions not processed yet.", labels=["topic"]
         )

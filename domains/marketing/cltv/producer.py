@@ -41,14 +41,21 @@ class DirectProducer:
         self.error: KafkaError | None = None
 
     def produce(
-        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
         if self._producer is None:  # made on first use, inside the running worker
             self._producer = Producer(self._config)
         producer = self._producer
         while True:
             try:
-                if partition is None:
+                if headers is not None:
+                    producer.produce(topic, value, key, headers=headers)
+                elif partition is None:
                     producer.produce(topic, value, key)
                 else:
                     producer.produce(topic, value, key, partition=partition)

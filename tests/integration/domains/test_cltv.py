@@ -6,11 +6,15 @@ key."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
+from confluent_kafka import Consumer, Message
 from prometheus_client.parser import text_string_to_metric_families
 
 from domains.marketing.cltv.client import CltvClient
@@ -140,3 +144,80 @@ def test_two_workers_split_partitions_and_answer_for_any_key(
                 assert aggregate is not None
                 assert (aggregate.customer_count, aggregate.total_lifetime_value) == (count, total)
                 assert aggregate.average_lifetime_value == average
+
+
+def test_a_value_the_product_cannot_carry_is_dead_lettered_and_the_worker_goes_on(
+    mesh: Mesh, worker_factory: WorkerFactory
+) -> None:
+    """A customer whose lifetime value outgrows the product's decimal (14 digits) cannot be
+    written: the record goes to the product's dead-letter topic as JSON, with the reason, and
+    the worker keeps processing (restarted, it would meet the same record again)."""
+    now = datetime.now(UTC)
+    profile = {
+        "customer_id": "whale",
+        "email": "whale@example.com",
+        "segment": "enterprise",
+        "country": "DE",
+        "signup_time": now,
+        "updated_at": now,
+    }
+    mesh.publishers["profiles"].publish("whale", profile)
+    for n in range(120):  # orders of almost ten billion: the value soon passes 10**12
+        mesh.publishers["orders"].publish(
+            "whale", _order(f"whale-{n}", "whale", "9999999999.99", now)
+        )
+    mesh.publishers["orders"].publish("minnow", _order("minnow-1", "minnow", "12.50", now))
+    for publisher in mesh.publishers.values():
+        publisher.flush()
+    worker = worker_factory()
+    wait_until(
+        lambda: worker.stats()["counts"].get("orders.applied", 0) == 121, 60, "every order applied"
+    )
+    assert worker.process.poll() is None
+    counts = worker.stats()["counts"]
+    assert counts["outputs.customer_lifetime_value"] > 0
+    letters = _read_all(mesh, f"{mesh.cltv_topic}.dlq", counts["outputs.customer_lifetime_value"])
+    headers = dict(letters[0].headers() or [])
+    assert headers["__streammesh.reason"] == b"undecodable"
+    assert headers["__streammesh.format"] == b"json"
+    assert "precision" in str(headers["__rule.exception"])
+    value = json.loads(letters[0].value() or b"")
+    assert value["customer_id"] == "whale"
+    assert Decimal(value["lifetime_value"]) >= 10**12  # 13 digits before the point: past 14
+    with CltvClient(worker.url) as client:
+        minnow = client.get_cltv("minnow")
+        assert minnow is not None
+        assert minnow.net_revenue == Decimal("12.50")  # later records still flow
+
+
+def _order(order_id: str, customer_id: str, amount: str, at: datetime) -> dict[str, object]:
+    price = Decimal(amount)
+    return {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "amount": price,
+        "currency": "EUR",
+        "line_items": [{"sku": "SKU-1", "quantity": 1, "unit_price": price}],
+        "status": "placed",
+        "event_time": at,
+    }
+
+
+def _read_all(mesh: Mesh, topic: str, count: int) -> list[Message]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": mesh.bootstrap_servers,
+            "group.id": f"read-{topic}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    found: list[Message] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            found += [m for m in consumer.consume(100, 0.5) if m.error() is None]
+    finally:
+        consumer.close()
+    assert len(found) >= count
+    return found

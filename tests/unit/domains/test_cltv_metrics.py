@@ -27,7 +27,13 @@ def scrape(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str]
 def test_scrape_reports_counts_lag_partitions_and_latency() -> None:
     registry = CollectorRegistry()
     counts: Counter[str] = Counter(
-        {"orders.applied": 7, "orders.duplicate": 2, "profiles.applied": 3, "partials.applied": 4}
+        {
+            "orders.applied": 7,
+            "orders.duplicate": 2,
+            "profiles.applied": 3,
+            "partials.applied": 4,
+            "outputs.customer_lifetime_value": 2,
+        }
     )
     latency = LatencyHistogram()
     for seconds in (0.003, 0.02, 0.02, 3.0):
@@ -42,6 +48,9 @@ def test_scrape_reports_counts_lag_partitions_and_latency() -> None:
     assert samples[records, (("input", "orders"), ("result", "duplicate"))] == 2
     assert samples[records, (("input", "profiles"), ("result", "applied"))] == 3
     assert samples["streammesh_cltv_partials_total", (("result", "applied"),)] == 4
+    unwritable = "streammesh_cltv_unwritable_records_total"
+    assert samples[unwritable, (("product", "customer_lifetime_value"),)] == 2
+    assert samples[unwritable, (("product", "cltv_by_segment"),)] == 0
     assert samples["streammesh_cltv_input_lag_records", (("topic", "orders"),)] == 5
     assert samples["streammesh_cltv_input_lag_records", (("topic", "profiles"),)] == 0
     assert samples["streammesh_cltv_partitions_owned", ()] == 2
