@@ -11,6 +11,11 @@ the service serves them as one monitor:
 - freshness is the smallest of the workers' (each sees its own partitions), aged to the scrape;
   lag is summed; a product is available only if every worker found it so;
 - ready only when every worker is alive and caught up with its own partitions.
+
+A worker that dies is started again (after 1 s, doubling up to `_RESTART_MAX_SECONDS` while it
+keeps dying young); its partitions go to the other workers meanwhile, as in any consumer group.
+Its last report's counters and histograms are kept and added to the new worker's, so every
+merged counter only grows, as Prometheus expects of a counter that is not reset.
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ log = logging.getLogger(__name__)
 
 REPORT_SECONDS: Final = 0.25
 _JOIN_SECONDS: Final = 30.0
+_SUPERVISE_SECONDS: Final = 0.5
+_RESTART_MIN_SECONDS: Final = 1.0
+_RESTART_MAX_SECONDS: Final = 30.0
+_CUMULATIVE: Final = frozenset({"counter", "histogram", "summary"})
 
 SampleKey = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -108,10 +117,29 @@ def run_worker(
 
 @dataclass(slots=True)
 class _Worker:
+    index: int
     process: BaseProcess
     reports: Connection
+    started: float  # time.monotonic() at its start
     latest: Report | None = None
     reader: threading.Thread | None = field(default=None, repr=False)
+    restart_delay: float = _RESTART_MIN_SECONDS
+
+
+def retired(report: Report) -> Report:
+    """What a dead worker's last report still counts for: its counters and histograms, and its
+    products' checked and failed records; nothing of its gauges."""
+    return Report(
+        report.worker,
+        report.at,
+        alive=False,
+        ready=True,
+        families=[f for f in report.families if f.type in _CUMULATIVE],
+        statuses=[
+            replace(s, subscribed=False, available=None, freshness_seconds=None, lag_records=None)
+            for s in report.statuses
+        ],
+    )
 
 
 class WorkerPool:
@@ -132,29 +160,76 @@ class WorkerPool:
         self._stop = self._context.Event()
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
-        self._collector = _MergedCollector(self.reports, lambda: self.ready)
+        self._retired: list[Report] = []  # what dead workers counted, see `retired`
+        self._supervisor: threading.Thread | None = None
+        self.restarts = 0
+        self._collector = _MergedCollector(self._all_reports, lambda: self.ready)
 
     def start(self) -> None:
-        for n in range(self.settings.workers):
-            receiving, sending = self._context.Pipe(duplex=False)
-            process = self._context.Process(
-                target=run_worker,
-                args=(n, self.settings, sending, self._stop, self._report_seconds),
-                name=f"quality-monitor-{n}",
-                daemon=True,
-            )
-            process.start()
-            sending.close()
-            worker = _Worker(process, receiving)
-            worker.reader = threading.Thread(
-                target=self._read, args=(worker,), name=f"quality-monitor-{n}-reports", daemon=True
-            )
-            worker.reader.start()
-            self._workers.append(worker)
+        self._workers = [self._spawn(n) for n in range(self.settings.workers)]
         self._registry.register(self._collector)
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="quality-monitor-supervisor", daemon=True
+        )
+        self._supervisor.start()
+
+    def _spawn(self, n: int) -> _Worker:
+        receiving, sending = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=run_worker,
+            args=(n, self.settings, sending, self._stop, self._report_seconds),
+            name=f"quality-monitor-{n}",
+            daemon=True,
+        )
+        process.start()
+        sending.close()
+        worker = _Worker(n, process, receiving, time.monotonic())
+        worker.reader = threading.Thread(
+            target=self._read, args=(worker,), name=f"quality-monitor-{n}-reports", daemon=True
+        )
+        worker.reader.start()
+        return worker
+
+    def _supervise(self) -> None:
+        """Start each worker that died again, after its delay; until `stop`."""
+        dead_since: dict[int, float] = {}
+        while not self._stop.wait(_SUPERVISE_SECONDS):
+            for position, worker in enumerate(list(self._workers)):
+                if worker.process.is_alive():
+                    continue
+                now = time.monotonic()
+                since = dead_since.setdefault(worker.index, now)
+                if now - since < worker.restart_delay:
+                    continue
+                del dead_since[worker.index]
+                self._restart(position, worker, now)
+
+    def _restart(self, position: int, worker: _Worker, now: float) -> None:
+        log.error(
+            "worker %s exited with %s; starting it again",
+            worker.process.name,
+            worker.process.exitcode,
+        )
+        if worker.reader is not None:
+            worker.reader.join(5)
+        worker.reports.close()
+        # Dying young doubles the next wait; a worker that ran a while starts over at 1 s.
+        lived = now - worker.started
+        delay = _RESTART_MIN_SECONDS
+        if lived < _RESTART_MAX_SECONDS:
+            delay = min(worker.restart_delay * 2, _RESTART_MAX_SECONDS)
+        fresh = self._spawn(worker.index)
+        fresh.restart_delay = delay
+        with self._lock:
+            if worker.latest is not None:
+                self._retired.append(retired(worker.latest))
+            self._workers[position] = fresh
+            self.restarts += 1
 
     def stop(self, timeout: float = _JOIN_SECONDS) -> None:
         self._stop.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout)
         deadline = time.monotonic() + timeout
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
@@ -184,9 +259,16 @@ class WorkerPool:
         with self._lock:
             return [w.latest for w in self._workers if w.latest is not None]
 
+    def _all_reports(self) -> list[Report]:
+        """The workers' latest reports and what dead workers counted before them."""
+        with self._lock:
+            return [*self._retired, *(w.latest for w in self._workers if w.latest is not None)]
+
     @property
     def alive(self) -> bool:
-        return bool(self._workers) and all(w.process.is_alive() for w in self._workers)
+        """Checking, or starting a dead worker again: the service itself is up."""
+        supervisor = self._supervisor
+        return bool(self._workers) and supervisor is not None and supervisor.is_alive()
 
     @property
     def ready(self) -> bool:
@@ -194,12 +276,13 @@ class WorkerPool:
         reports = self.reports()
         return (
             self.alive
+            and all(w.process.is_alive() for w in self._workers)
             and len(reports) == len(self._workers)
             and all(r.alive and r.ready for r in reports)
         )
 
     def statuses(self) -> list[ProductStatus]:
-        return merge_statuses(self.reports(), time.time())
+        return merge_statuses(self._all_reports(), time.time())
 
 
 def merge_statuses(reports: Iterable[Report], now: float) -> list[ProductStatus]:

@@ -3,6 +3,7 @@ no good one does; the metrics count the corpus; a SIGKILL loses nothing."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -278,3 +279,45 @@ def test_two_workers_check_the_corpus_as_one_monitor(mesh: Mesh, group_id: str) 
         assert total(metrics, "streammesh_monitor_ready") == 1
         (status,) = [p for p in httpx.get(f"{url}/products").json() if p["ref"] == orders.ref]
         assert status["failed"] == expected_bad
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_started_again_and_its_counts_are_kept(
+    mesh: Mesh, group_id: str
+) -> None:
+    """A worker killed mid-corpus is started again by the service; its partitions are checked
+    on (nothing missing from the DLQ) and the merged counters never go down."""
+    orders = mesh.product("sales/products/orders.yaml", partitions=2)
+    other = mesh.product("customers/products/profiles.yaml")
+    first = orders_corpus(orders, other, good=300, tag="a-")
+    second = orders_corpus(orders, other, good=300, tag="b-")
+    settings = settings_for(mesh, group_id, workers=2, session_timeout_seconds=6)
+    checked = "streammesh_quality_records_checked_total"
+    with serve_in_thread(create_app(settings, registry=CollectorRegistry())) as url:
+        wait_until(lambda: is_ready(url), timeout=120, what="both workers to be ready")
+        landed = publish(mesh.bootstrap_servers, first)
+        wait_until(lambda: checked_so_far(url) >= len(first), what="the first corpus checked")
+        before = total(scrape(url), checked, product=orders.ref)
+        (victim, *_) = [
+            p for p in multiprocessing.active_children() if p.name.startswith("quality-monitor-")
+        ]
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        wait_until(
+            lambda: (
+                victim.name in {p.name for p in multiprocessing.active_children()}
+                and not victim.is_alive()
+                and is_ready(url)
+            ),
+            timeout=120,
+            what="the worker to be started again and catch up",
+        )
+        assert total(scrape(url), checked, product=orders.ref) >= before
+        landed |= publish(mesh.bootstrap_servers, second)
+        expected = sum(1 for s in landed.values() if s.reason is not None)
+        letters = read_dead_letters(mesh.bootstrap_servers, [f"{orders.topic}.dlq"], expected)
+        wait_until(lambda: is_ready(url), what="both workers to catch up")
+        mine = sum(1 for s in landed.values() if s.topic == orders.topic)
+        assert total(scrape(url), checked, product=orders.ref) >= mine  # at least once
+    only_orders = {c: s for c, s in landed.items() if s.topic == orders.topic}
+    assert_dead_letters_match(letters, only_orders, exactly_once=False)

@@ -14,7 +14,7 @@ from services.quality_monitor import metrics as names
 from services.quality_monitor.checks import Failure, Outcome, Reason
 from services.quality_monitor.metrics import MonitorMetrics, ProductGauges, Snapshot
 from services.quality_monitor.monitor import ProductStatus
-from services.quality_monitor.workers import Report, merge_families, merge_statuses
+from services.quality_monitor.workers import Report, merge_families, merge_statuses, retired
 
 REF = "sales.orders.v1"
 PRODUCT = (("product", REF),)
@@ -103,3 +103,22 @@ def test_statuses_of_the_workers_are_merged_per_product() -> None:
     assert (status.checked, status.failed, status.lag_records) == (9, 2, 5)
     assert status.freshness_seconds == 2.0
     assert status.available is True
+
+
+def test_a_dead_workers_counts_stay_and_its_gauges_go() -> None:
+    """A worker started again reports from zero; what the dead one counted is kept, so merged
+    counters only grow, while its freshness, lag and availability no longer count."""
+    dead = report(0, at=100.0, checked=5, freshness=0.5, lag=7, available=False, ready=True)
+    fresh = report(0, at=200.0, checked=2, freshness=3.0, lag=1, available=True, ready=True)
+    found = exposed([retired(dead), fresh], now=200.0, ready=True)
+    version = (("product", REF), ("version", "1"))
+    assert found[(names.CHECKED, version)] == 9  # 6 + 3, each with its failure
+    assert found[(names.DEAD_LETTERS, PRODUCT)] == 2
+    assert found[(names.CHECK_DURATION + "_count", PRODUCT)] == 9
+    assert found[(names.FRESHNESS, PRODUCT)] == 3.0
+    assert found[(names.LAG, PRODUCT)] == 1
+    assert found[(names.AVAILABLE, PRODUCT)] == 1
+    (status,) = merge_statuses([retired(dead), fresh], now=200.0)
+    assert (status.checked, status.failed) == (9, 2)
+    assert (status.freshness_seconds, status.lag_records, status.available) == (3.0, 1, True)
+    assert status.subscribed
