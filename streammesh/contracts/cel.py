@@ -40,6 +40,7 @@ from google.protobuf import duration_pb2, timestamp_pb2  # type: ignore[import-u
 from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
 
 __all__ = [
+    "PLAIN_TYPES",
     "CelProgram",
     "CelRuleExpression",
     "bound_field",
@@ -53,6 +54,7 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAYS: Final = date(1970, 1, 1).toordinal()
 _MICROSECOND: Final = timedelta(microseconds=1)
 _PLAIN: Final = frozenset({str, int, float, bool, bytes, type(None)})
+PLAIN_TYPES: Final = _PLAIN  # the types `to_cel` binds as they are
 
 
 def _timestamp(value: datetime) -> object:

@@ -35,6 +35,7 @@ from decimal import Decimal
 from typing import Final, final
 
 from streammesh.contracts.cel import (
+    PLAIN_TYPES,
     CelProgram,
     CelRuleExpression,
     bound_field,
@@ -481,6 +482,14 @@ class _MessageMemo:
         assert self.program is not None
         name, sized = self.field, self.sized
         values = [record.get(name, _ABSENT) for record in records]
+        kinds = set(map(type, values))
+        if len(kinds) == 1 and not sized and (Decimal in kinds or kinds <= PLAIN_TYPES):
+            # One type throughout, as decoded records have: bound as `bound_field` would, a
+            # decimal as its double, a plain value as it is.
+            bound: list[object] = values
+            if Decimal in kinds:
+                bound = [float(v) for v in values]  # type: ignore[arg-type]
+            return sorted(_failing_values(self.program, bound))
         rows = [n for n, value in enumerate(values) if value is not _ABSENT]
         if len(rows) < len(values):
             unsure.update(n for n, value in enumerate(values) if value is _ABSENT)
