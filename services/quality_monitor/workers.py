@@ -126,6 +126,20 @@ class _Worker:
     restart_delay: float = _RESTART_MIN_SECONDS
 
 
+def retired_together(reports: Sequence[Report]) -> Report:
+    """Reports of dead workers (`retired`) as one: their counts summed."""
+    return Report(
+        -1,
+        max(r.at for r in reports),
+        alive=False,
+        ready=True,
+        families=[
+            f for f in merge_families(reports, time.time(), ready=True) if f.type in _CUMULATIVE
+        ],
+        statuses=merge_statuses(reports, time.time()),
+    )
+
+
 def retired(report: Report) -> Report:
     """What a dead worker's last report still counts for: its counters and histograms, and its
     products' checked and failed records; nothing of its gauges."""
@@ -202,9 +216,9 @@ class WorkerPool:
                 if now - since < worker.restart_delay:
                     continue
                 del dead_since[worker.index]
-                self._restart(position, worker, now)
+                self._restart(position, worker, since)
 
-    def _restart(self, position: int, worker: _Worker, now: float) -> None:
+    def _restart(self, position: int, worker: _Worker, died: float) -> None:
         log.error(
             "worker %s exited with %s; starting it again",
             worker.process.name,
@@ -214,7 +228,7 @@ class WorkerPool:
             worker.reader.join(5)
         worker.reports.close()
         # Dying young doubles the next wait; a worker that ran a while starts over at 1 s.
-        lived = now - worker.started
+        lived = died - worker.started
         delay = _RESTART_MIN_SECONDS
         if lived < _RESTART_MAX_SECONDS:
             delay = min(worker.restart_delay * 2, _RESTART_MAX_SECONDS)
@@ -222,7 +236,8 @@ class WorkerPool:
         fresh.restart_delay = delay
         with self._lock:
             if worker.latest is not None:
-                self._retired.append(retired(worker.latest))
+                # One report for all the dead, so restarts do not add to what is kept.
+                self._retired = [retired_together([*self._retired, retired(worker.latest)])]
             self._workers[position] = fresh
             self.restarts += 1
 
@@ -260,9 +275,10 @@ class WorkerPool:
             return [w.latest for w in self._workers if w.latest is not None]
 
     def _all_reports(self) -> list[Report]:
-        """The workers' latest reports and what dead workers counted before them."""
+        """The workers' latest reports, then what dead workers counted before them (merging
+        keeps the first report's descriptions of a product, so the live ones come first)."""
         with self._lock:
-            return [*self._retired, *(w.latest for w in self._workers if w.latest is not None)]
+            return [*(w.latest for w in self._workers if w.latest is not None), *self._retired]
 
     @property
     def alive(self) -> bool:
@@ -282,7 +298,9 @@ class WorkerPool:
         )
 
     def statuses(self) -> list[ProductStatus]:
-        return merge_statuses(self._all_reports(), time.time())
+        """The products the workers follow now, with what dead workers counted of them."""
+        live = {status.topic for report in self.reports() for status in report.statuses}
+        return [s for s in merge_statuses(self._all_reports(), time.time()) if s.topic in live]
 
 
 def merge_statuses(reports: Iterable[Report], now: float) -> list[ProductStatus]:

@@ -545,7 +545,9 @@ def _failing_values(program: CelProgram, values: list[object]) -> set[int]:
 
 def _value_program(term: str, field: str) -> CelProgram | None:
     """A one-field rule's term over a list of that field's values: the indexes it does not
-    find true."""
+    find true. None for a rule naming anything of ours, whose variables it could hide."""
+    if _RESERVED in term:
+        return None
     rewritten = with_field_as(term, field, f"{_VALUE_LIST}[{_ROW}]")
     if rewritten is None:
         return None

@@ -51,6 +51,9 @@ _VALUES: Final = "{}"
 _Route = tuple[str, ...]  # a path with those steps kept
 _TIMESTAMPS: Final = {"timestamp-millis": 1000, "timestamp-micros": 1}  # micros per unit
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# A schema whose walk takes more steps than this (named types reused at every level multiply
+# them) defers nothing: the walk runs when a schema is first met, on the checking thread.
+_MOST_STEPS: Final = 20_000
 _MICROSECOND: Final = timedelta(microseconds=1)
 # fastavro computes `epoch + timedelta(microseconds=...)`: in range exactly between these.
 _LOWEST_MICROS: Final = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MICROSECOND
@@ -120,12 +123,11 @@ class DeferredLogicalTypes:
             for f in marked["fields"]
             if _is_timestamp(f["type"])
         )
-        occurrences: dict[int, list[_Route]] = {n: [] for n in range(len(sites))}
-        under_union: set[int] = set()
         parsed: Any = parse_schema(copy.deepcopy(marked))
-        named = parsed.get("__named_schemas", {})
-        if not _occurrences(parsed, (), False, named, (), occurrences, under_union):
-            return None  # recursive: deferred values could sit at any depth
+        walk = _Walk(parsed.get("__named_schemas", {}), len(sites))
+        if not walk.walk(parsed, (), False, ()):
+            return None  # e.g. recursive: deferred values could sit at any depth
+        occurrences, under_union = walk.found, walk.under_union
         deferred = [
             n
             for n, site in enumerate(sites)
@@ -189,7 +191,10 @@ def _plain_decimal(site: Mapping[str, Any]) -> bool:
     """Whether a decimal's precision and scale are ones fastavro converts with as we do."""
     precision, scale = site.get("precision"), site.get("scale", 0)
     return (
-        type(precision) is int and type(scale) is int and precision >= 1 and 0 <= scale <= precision
+        type(precision) is int
+        and type(scale) is int
+        and 1 <= precision <= decimal.MAX_PREC
+        and 0 <= scale <= precision
     )
 
 
@@ -216,51 +221,60 @@ def _mark(node: object, sites: list[dict[str, Any]]) -> None:
                 _mark(node[key], sites)
 
 
-def _occurrences(
-    node: object,
-    path: _Route,
-    in_union: bool,
-    named: Mapping[str, Any],
-    stack: tuple[str, ...],
-    found: dict[int, list[_Route]],
-    under_union: set[int],
-) -> bool:
-    """Collects each marked decimal's routes in the parsed schema, named types followed; False
-    when a named type contains itself."""
-    if isinstance(node, str):
-        if node not in named:
-            return True  # a primitive
-        if node in stack:
+@final
+class _Walk:
+    """Each marked decimal's routes in a parsed schema, named types followed where used."""
+
+    __slots__ = ("found", "named", "steps", "under_union")
+
+    def __init__(self, named: Mapping[str, Any], sites: int) -> None:
+        self.named = named
+        self.found: dict[int, list[_Route]] = {n: [] for n in range(sites)}
+        self.under_union: set[int] = set()
+        self.steps = 0  # nodes visited: each use of a named type is walked again
+
+    def walk(self, node: object, path: _Route, in_union: bool, stack: tuple[str, ...]) -> bool:
+        """False when the schema is recursive, has a node of a kind not known here, or is too
+        big to walk (`_MOST_STEPS`): then nothing is deferred."""
+        self.steps += 1
+        if self.steps > _MOST_STEPS:
             return False
-        return _occurrences(named[node], path, in_union, named, (*stack, node), found, under_union)
-    if isinstance(node, list):
-        return all(
-            _occurrences(branch, path, True, named, stack, found, under_union) for branch in node
-        )
-    if not isinstance(node, dict):
-        return True
-    site = node.get(_SITE)
-    if site is not None:
-        found[site].append(path)
-        if in_union:
-            under_union.add(site)
-        return True
-    kind = node.get("type")
-    if kind == "record":
-        inner = (*stack, node["name"])
-        return all(
-            _occurrences(f["type"], (*path, f["name"]), in_union, named, inner, found, under_union)
-            for f in node["fields"]
-        )
-    if kind == "array":
-        inside = (*path, _ITEMS)
-        return _occurrences(node["items"], inside, in_union, named, stack, found, under_union)
-    if kind == "map":
-        inside = (*path, _VALUES)
-        return _occurrences(node["values"], inside, in_union, named, stack, found, under_union)
-    if isinstance(kind, dict | list | str):
-        return _occurrences(kind, path, in_union, named, stack, found, under_union)
-    return True
+        if isinstance(node, str):
+            if node not in self.named:
+                return True  # a primitive
+            if node in stack:
+                return False
+            return self.walk(self.named[node], path, in_union, (*stack, node))
+        if isinstance(node, list):
+            return all(self.walk(branch, path, True, stack) for branch in node)
+        if not isinstance(node, dict):
+            return False
+        return self._declared(node, path, in_union, stack)
+
+    def _declared(
+        self, node: dict[str, Any], path: _Route, in_union: bool, stack: tuple[str, ...]
+    ) -> bool:
+        site = node.get(_SITE)
+        if site is not None:
+            self.found[site].append(path)
+            if in_union:
+                self.under_union.add(site)
+            return True
+        kind = node.get("type")
+        if kind in ("record", "error"):
+            inner = (*stack, node["name"])
+            return all(
+                self.walk(f["type"], (*path, f["name"]), in_union, inner) for f in node["fields"]
+            )
+        if kind == "array":
+            return self.walk(node["items"], (*path, _ITEMS), in_union, stack)
+        if kind == "map":
+            return self.walk(node["values"], (*path, _VALUES), in_union, stack)
+        if kind in ("enum", "fixed"):
+            return True  # no decimal of ours inside
+        if isinstance(kind, dict | list | str):
+            return self.walk(kind, path, in_union, stack)
+        return False
 
 
 def _compile(tree: Mapping[str, Any]) -> tuple[tuple[str, _Convert], ...]:

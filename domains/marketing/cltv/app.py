@@ -23,6 +23,7 @@ every offset commit; Faust still consumes, recovers tables, rebalances and serve
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -67,7 +68,6 @@ from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
 from streammesh.sdk.convert import to_json
-from streammesh.sdk.faust import CodecError
 from streammesh.sdk.producer import (
     DLQ_FORMAT_HEADER,
     DLQ_REASON_HEADER,
@@ -77,6 +77,7 @@ from streammesh.sdk.topics import DLQ_DEFAULT_RETENTION_MS, dlq_topic
 from streammesh.serde import (
     AvroDeserializer,
     AvroSerializer,
+    RecordMismatchError,
     RegistryLookupError,
     SerdeError,
     UnknownSchemaIdError,
@@ -203,7 +204,7 @@ class ProductWriter:
             key_bytes = self.keys[key] = self.key_codec.dumps(key)
         try:
             value_bytes = self.value_codec.dumps(value)
-        except (SerdeError, CodecError, ValueError, TypeError) as exc:
+        except RecordMismatchError as exc:  # a registry that cannot answer is raised, not this
             self._dead_letter(key_bytes, value, exc)
             return False
         self.direct.produce(self.topic, key_bytes, value_bytes)
@@ -218,7 +219,8 @@ class ProductWriter:
             (DLQ_REASON_HEADER, REASON_SCHEMA_MISMATCH.encode()),
             (DLQ_FORMAT_HEADER, b"json"),
         ]
-        payload = orjson.dumps({name: to_json(item) for name, item in value.items()})
+        # json, not orjson: an integer past 64 bits (one reason a record may not fit) is kept
+        payload = json.dumps({name: to_json(item) for name, item in value.items()}).encode()
         self.direct.produce(dlq_topic(self.topic), key, payload, headers=headers)
 
 

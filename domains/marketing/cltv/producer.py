@@ -13,6 +13,7 @@ all been acknowledged.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -54,7 +55,10 @@ class DirectProducer:
         while True:
             try:
                 if headers is not None:
-                    producer.produce(topic, value, key, headers=headers)
+                    extra: dict[str, Any] = {"headers": headers}
+                    if partition is not None:
+                        extra["partition"] = partition
+                    producer.produce(topic, value, key, **extra)
                 elif partition is None:
                     producer.produce(topic, value, key)
                 else:

@@ -145,6 +145,8 @@ def test_rules_over_many_distinct_values_keep_each_records_verdict() -> None:
             cel_rule("amount", "message.amount >= 0.0 && message.amount != 13.37"),
             cel_rule("note", "size(message.note) > 2 // message.note may be null: an error"),
             cel_rule("literal", "message.currency != 'message.currency'"),
+            # A loop variable named as the value list's would take its place.
+            cel_rule("shadow", "[0].all(__streammesh_row, message.priority > __streammesh_row)"),
         ]
     )
     records: list[dict[str, object]] = [
@@ -152,13 +154,15 @@ def test_rules_over_many_distinct_values_keep_each_records_verdict() -> None:
             amount=Decimal(n - 40) / 100 + Decimal("13.77"),
             note=None if n % 7 == 0 else "x" * (n % 4),
             currency="message.currency" if n % 11 == 0 else "EUR",
+            priority=-1 if n % 13 == 5 else 3,  # a passing value first: it would clear all
         )
         for n in range(300)
     ]
     records[151] = {k: v for k, v in records[151].items() if k != "amount"}  # an error
     records[155]["amount"] = Decimal("-0.00")
     expected = [evaluator.evaluate(r) for r in records]
-    assert {v.rule_name for found in expected for v in found} == {"amount", "note", "literal"}
+    failed = {v.rule_name for found in expected for v in found}
+    assert failed == {"amount", "note", "literal", "shadow"}
     # The first batch finds the memo of little use; the next ones are checked value by value.
     for _ in range(3):
         assert evaluator.evaluate_batch(records) == expected

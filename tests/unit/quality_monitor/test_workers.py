@@ -4,6 +4,7 @@ summed, availability only if every worker found the product available, ready onl
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
@@ -14,7 +15,13 @@ from services.quality_monitor import metrics as names
 from services.quality_monitor.checks import Failure, Outcome, Reason
 from services.quality_monitor.metrics import MonitorMetrics, ProductGauges, Snapshot
 from services.quality_monitor.monitor import ProductStatus
-from services.quality_monitor.workers import Report, merge_families, merge_statuses, retired
+from services.quality_monitor.workers import (
+    Report,
+    merge_families,
+    merge_statuses,
+    retired,
+    retired_together,
+)
 
 REF = "sales.orders.v1"
 PRODUCT = (("product", REF),)
@@ -122,3 +129,16 @@ def test_a_dead_workers_counts_stay_and_its_gauges_go() -> None:
     assert (status.checked, status.failed) == (9, 2)
     assert (status.freshness_seconds, status.lag_records, status.available) == (3.0, 1, True)
     assert status.subscribed
+
+
+def test_what_every_dead_worker_counted_is_kept_as_one_report() -> None:
+    first = report(0, at=100.0, checked=5, freshness=0.5, lag=7, available=False, ready=True)
+    second = report(0, at=150.0, checked=2, freshness=0.5, lag=7, available=False, ready=True)
+    together = retired_together([retired(first), retired(second)])
+    live = report(0, at=200.0, checked=1, freshness=3.0, lag=1, available=True, ready=True)
+    newer = replace(live.statuses[0], value_version=4)
+    live = replace(live, statuses=[newer])
+    found = exposed([live, together], now=200.0, ready=True)
+    assert found[(names.CHECKED, (("product", REF), ("version", "1")))] == 11  # 6 + 3 + 2
+    (status,) = merge_statuses([live, together], now=200.0)
+    assert (status.checked, status.value_version) == (11, 4)  # the live worker's version

@@ -255,3 +255,52 @@ def test_nothing_is_deferred_where_nothing_can_be() -> None:
     assert DeferredLogicalTypes.of({"type": "array", "items": _decimal(5, 2)}) is None
     plain = {"type": "record", "name": "P", "fields": [{"name": "s", "type": "string"}]}
     assert DeferredLogicalTypes.of(plain) is None
+
+
+def test_records_inside_error_types_are_followed() -> None:
+    inner = {"type": "record", "name": "R", "fields": [{"name": "d", "type": _decimal(6, 2)}]}
+    schema = {
+        "type": "record",
+        "name": "Top",
+        "fields": [
+            {
+                "name": "e",
+                "type": {"type": "error", "name": "E", "fields": [{"name": "r", "type": inner}]},
+            },
+            {"name": "again", "type": "R"},
+        ],
+    }
+    deferred = DeferredLogicalTypes.of(schema)
+    assert deferred is not None
+    assert set(deferred.paths) == {("e", "r", "d"), ("again", "d")}
+    assert _refused_alike(schema, 100, seed=5) == 0
+
+
+def test_a_precision_past_what_python_decimals_hold_is_left_to_fastavro() -> None:
+    schema = {
+        "type": "record",
+        "name": "P",
+        "fields": [
+            {"name": "huge", "type": _decimal(10**18, 2)},
+            {"name": "fine", "type": _decimal(9, 2)},
+        ],
+    }
+    deferred = DeferredLogicalTypes.of(schema)
+    assert deferred is not None
+    assert deferred.paths == (("fine",),)
+
+
+def test_a_schema_too_big_to_walk_defers_nothing() -> None:
+    # Each level holds the previous twice: 2**20 places for the decimal at the bottom.
+    level: dict[str, Any] = {
+        "type": "record",
+        "name": "L0",
+        "fields": [{"name": "d", "type": _decimal(6, 2)}],
+    }
+    for n in range(1, 21):
+        level = {
+            "type": "record",
+            "name": f"L{n}",
+            "fields": [{"name": "a", "type": level}, {"name": "b", "type": f"L{n - 1}"}],
+        }
+    assert DeferredLogicalTypes.of(level) is None
