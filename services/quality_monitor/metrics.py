@@ -11,7 +11,7 @@ computed when scraped from a `Snapshot` of the monitor, so they are never stale.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -137,9 +137,11 @@ class DurationHistogram(Collector):
         bounds, lock = self._bounds, self._lock
 
         def observe(durations: Sequence[float]) -> None:
-            added = [0] * (len(bounds) + 1)
-            for seconds in durations:
-                added[bisect_left(bounds, seconds)] += 1  # the first bucket with seconds <= le
+            # Sorted once, each bucket's count is a difference of two positions: the durations
+            # of a bucket are those <= its bound and > the one before (`bisect_left` of each).
+            ordered = sorted(durations)
+            at_most = [bisect_right(ordered, bound) for bound in bounds]
+            added = [b - a for a, b in zip([0, *at_most], [*at_most, len(ordered)], strict=True)]
             with lock:
                 for n, count in enumerate(added):
                     counts[n] += count

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.quality_monitor import metrics as names
@@ -93,3 +93,30 @@ def test_close_unregisters_so_a_registry_can_serve_again() -> None:
     found = samples(registry)
     assert found[(names.PROBES, (("product", "p"),))] == 1
     assert found[(names.PROBES_FAILED, (("product", "p"),))] == 0
+
+
+def test_durations_land_in_the_buckets_prometheus_client_puts_them_in() -> None:
+    """The batch-at-a-time histogram agrees with prometheus_client's own `Histogram`, bucket
+    by bucket, bounds themselves included (`le` is inclusive)."""
+    bounds = names._DURATION_BUCKETS
+    durations = [*bounds, *(b * 0.999 for b in bounds), *(b * 1.001 for b in bounds), 0.0, 100.0]
+    ours = CollectorRegistry()
+    observe = names.DurationHistogram(ours).labels("p")
+    observe(durations[:7])
+    observe(durations[7:])
+    theirs = CollectorRegistry()
+    reference = Histogram("reference", "", buckets=bounds, registry=theirs)
+    for seconds in durations:
+        reference.observe(seconds)
+    mine = {
+        dict(labels)["le"]: value
+        for (name, labels), value in samples(ours).items()
+        if name == names.CHECK_DURATION + "_bucket"
+    }
+    expected = {
+        dict(labels)["le"]: value
+        for (name, labels), value in samples(theirs).items()
+        if name == "reference_bucket"
+    }
+    assert mine == expected
+    assert len(mine) == len(bounds) + 1
