@@ -230,6 +230,13 @@ def decode_record(
     writer = resolver.resolve(schema_id)
     if isinstance(writer, Unresolved):
         return Outcome(Failure(writer.reason, writer.message))
+    return decode_body(value, writer)
+
+
+def decode_body(
+    value: bytes, writer: WriterSchema
+) -> Outcome | tuple[WriterSchema, Mapping[str, object]]:
+    """`decode_record` of a value whose header names `writer`'s schema id (already checked)."""
     plain, restore = writer.plain, writer.restore
     if plain is not None and restore is not None and len(value) <= LARGEST_DEFERRED_BODY:
         body = BytesIO(value)

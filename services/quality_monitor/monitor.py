@@ -43,9 +43,11 @@ from services.quality_monitor.catalog import (
     subject_readable,
 )
 from services.quality_monitor.checks import (
+    HEADER_SIZE,
     EventTimeLimits,
     Outcome,
     WriterSchema,
+    decode_body,
     decode_record,
     judge,
 )
@@ -234,10 +236,24 @@ class _Tally:
     failed: int = 0
     newest: int | None = None  # the newest event time (else Kafka timestamp) seen
     durations: list[float] = field(default_factory=list)  # seconds to check each record
+    # The header and writer schema of the last record decoded: most records share both.
+    head: bytes = b""
+    known: WriterSchema | None = None
 
     def __post_init__(self) -> None:
         self.recorder = self.product.recorder
         self.freshness_ms = self.product.freshness_ms
+
+    def decode(self, value: bytes | None) -> Outcome | tuple[WriterSchema, Mapping[str, object]]:
+        """`decode_record` with the product's resolver; a record with the header of the one
+        before is decoded without looking its schema id up again."""
+        known = self.known
+        if known is not None and value is not None and value[:HEADER_SIZE] == self.head:
+            return decode_body(value, known)
+        decoded = decode_record(value, self.product.resolver)
+        if value is not None and not isinstance(decoded, Outcome):
+            self.head, self.known = value[:HEADER_SIZE], decoded[0]
+        return decoded
 
     def add(self, outcome: Outcome, timestamp_ms: int | None) -> None:
         self.count(outcome.version, outcome.event_time_ms, timestamp_ms)
@@ -604,7 +620,7 @@ class QualityMonitor:
             kind, timestamp = message.timestamp()
             started = clock()
             try:
-                decoded = decode_record(message.value(), tally.product.resolver)
+                decoded = tally.decode(message.value())
             except CatalogUnavailableError as exc:
                 log.warning("%s: %s; checking again from offset %d", topic, exc, offset)
                 rewind[key] = offset
