@@ -6,7 +6,8 @@ registry process:
 
 1. profiles for every customer and a backlog of `--orders` orders are produced;
 2. baseline, backlog: that many plain consumers (confluent-kafka + our AvroDeserializer, one
-   process each, one group) read and decode the backlog: orders/s;
+   process each, each assigned its share of the partitions) read and decode the backlog: the
+   sum of each one's orders/s through its share;
 3. baseline, paced: orders produced at the paced rate for `--seconds`; latency from an order's
    produce time to its decoding;
 4. processor, backlog: that many CLTV workers (`python -m domains.marketing.cltv`) process the
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, Message
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -58,6 +59,7 @@ from streammesh.testing.kafka import kafka_for_tests
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_PER_WORKER = 5000.0
+ORDER_PARTITIONS = 6
 COMPACT = {"cleanup.policy": "compact"}
 
 
@@ -89,29 +91,29 @@ class Row:
 
 
 def baseline_consumer(
-    bootstrap: str, registry_url: str, topic: str, group: str, ready: Any, out: Queue[Any]
+    bootstrap: str, registry_url: str, topic: str, partitions: list[int], ready: Any, out: Any
 ) -> None:
-    """Read and decode `topic` until stopped by silence; report (produce ms, decoded ms)."""
+    """Read and decode `partitions` of `topic` from the start until stopped by silence; report
+    (produce ms, decoded ms) of each record.
+
+    The partitions are assigned, not taken in a group: a consumer joining later would stop the
+    others for a rebalance in the middle of what is measured."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": True,
+            "group.id": f"bench.baseline.{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
             "fetch.wait.max.ms": 5,
         }
     )
     registry = SchemaRegistryClient({"url": registry_url})
     decode = AvroDeserializer(registry)
-    consumer.subscribe([topic])
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    ready.set()
     samples: list[tuple[float, float]] = []
     idle_since = time.monotonic()
-    announced = False
     while time.monotonic() - idle_since < 6.0 or not samples:
         messages = consumer.consume(num_messages=1000, timeout=0.1)
-        if not announced and consumer.assignment():
-            ready.set()
-            announced = True
         for message in messages:
             if message.error() is None:
                 decode(message.value())
@@ -125,29 +127,28 @@ def baseline_consumer(
 
 def run_baseline(
     bootstrap: str, registry_url: str, topic: str, workers: int, during: Any
-) -> list[tuple[float, float]]:
-    """Start `workers` consumer processes, call `during()` once they are assigned, gather."""
+) -> list[list[tuple[float, float]]]:
+    """Start `workers` consumer processes, each assigned its share of the partitions, call
+    `during()` once they run; each one's samples."""
     context = mp.get_context("spawn")
     out: Queue[Any] = context.Queue()
-    group = f"bench.baseline.{uuid.uuid4().hex[:8]}"
     readies = [context.Event() for _ in range(workers)]
+    shares = [list(range(ORDER_PARTITIONS))[n::workers] for n in range(workers)]
     processes = [
         context.Process(
-            target=baseline_consumer, args=(bootstrap, registry_url, topic, group, ready, out)
+            target=baseline_consumer, args=(bootstrap, registry_url, topic, share, ready, out)
         )
-        for ready in readies
+        for share, ready in zip(shares, readies, strict=True)
     ]
     for process in processes:
         process.start()
     for ready in readies:
         ready.wait(60)
     during()
-    samples: list[tuple[float, float]] = []
-    for _ in processes:
-        samples.extend(out.get(timeout=600))
+    found = [out.get(timeout=600) for _ in processes]
     for process in processes:
         process.join(30)
-    return samples
+    return found
 
 
 # -- the processor ----------------------------------------------------------------------------
@@ -273,7 +274,11 @@ class Case:
         logs.mkdir(parents=True, exist_ok=True)
         admin = AdminClient({"bootstrap.servers": bootstrap})
         suffix = uuid.uuid4().hex[:8]
-        specs = {"orders": (6, {}), "profiles": (6, COMPACT), "cltv": (6, COMPACT)}
+        specs = {
+            "orders": (ORDER_PARTITIONS, {}),
+            "profiles": (ORDER_PARTITIONS, COMPACT),
+            "cltv": (ORDER_PARTITIONS, COMPACT),
+        }
         specs["segments"] = (1, COMPACT)
         topics = {kind: f"bench.{kind}.{suffix}" for kind in specs}
         new = [NewTopic(topics[k], num_partitions=n, config=c) for k, (n, c) in specs.items()]
@@ -326,12 +331,17 @@ def baseline_phase(
         marks["paced"] = time.time() * 1000
         produce(case.publish["orders"], paced_orders, rate)
 
-    samples = run_baseline(
+    per_process = run_baseline(
         case.bootstrap, case.registry_url, case.topics["orders"], workers, paced_burst
     )
-    backlog = sorted((done, sent) for sent, done in samples if sent < marks["paced"])
-    live = [done - sent for sent, done in samples if sent >= marks["paced"]]
-    rate_per_second = len(backlog) / max(1e-3, (backlog[-1][0] - backlog[0][0]) / 1000)
+    rate_per_second = 0.0  # each process's own rate through its backlog, summed
+    for samples in per_process:
+        done = sorted(done for sent, done in samples if sent < marks["paced"])
+        if len(done) > 1:
+            rate_per_second += (len(done) - 1) / max(1e-3, (done[-1] - done[0]) / 1000)
+    live = [
+        done - sent for samples in per_process for sent, done in samples if sent >= marks["paced"]
+    ]
     return rate_per_second, Latency.of(live)
 
 
@@ -385,7 +395,9 @@ def run_case(
             running.append(start_worker(env, case.logs / f"{case.suffix}-{index}.log"))
         processor_rate = processor_backlog_phase(case, running, args.orders + len(baseline_paced))
         wait_for(
-            lambda: sorted(p for w in running for p in w.partitions()) == list(range(6)),
+            lambda: (
+                sorted(p for w in running for p in w.partitions()) == list(range(ORDER_PARTITIONS))
+            ),
             60,
             "the workers did not split the partitions",
         )
