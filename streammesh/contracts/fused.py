@@ -551,18 +551,13 @@ def _value_program(term: str, field: str) -> CelProgram | None:
     rewritten = with_field_as(term, field, f"{_VALUE_LIST}[{_ROW}]")
     if rewritten is None:
         return None
-    text = f"{_INDEXES}.filter({_ROW}, !(({rewritten}\n) == true))"
-    try:
-        return CelProgram.compile(text, "<memoized rule>")
-    except RuleCompileError:
-        return None
+    return _compiled(f"{_INDEXES}.filter({_ROW}, !(({rewritten}\n) == true))", "<memoized rule>")
 
 
 def _message_memo(term: str) -> _MessageMemo | None:
     """The memo of a message rule's term when it reads a single field."""
-    try:
-        program = CelProgram.compile(term, "<memoized rule>")
-    except RuleCompileError:
+    program = _compiled(term, "<memoized rule>")
+    if program is None:
         return None
     fields = program.fields
     if fields is None or len(fields) != 1:
@@ -581,10 +576,7 @@ def _learner(body: FieldBody) -> CelProgram | None:
     item = "__streammesh_item"
     term = body.term(f"[{item}.v]")
     text = f"{_CANDIDATES}.filter({item}, !(({term}\n) == true)).map({item}, {item}.i)"
-    try:
-        return CelProgram.compile(text, "<memoized rule>")
-    except RuleCompileError:
-        return None
+    return _compiled(text, "<memoized rule>")
 
 
 def _message_term(expression: CelRuleExpression) -> str | None:
@@ -657,7 +649,12 @@ def _batch_program(program: CelProgram | None, terms: Sequence[str]) -> CelProgr
         return None
     conjunction = " && ".join(terms)
     text = f"{_BATCH}.filter(message, !(({conjunction}\n) == true)).map(message, message.{_INDEX})"
+    return _compiled(text, "<fused rules>")
+
+
+def _compiled(text: str, rule: str) -> CelProgram | None:
+    """`text` compiled, or None when it does not compile: the check then goes without it."""
     try:
-        return CelProgram.compile(text, "<fused rules>")
+        return CelProgram.compile(text, rule)
     except RuleCompileError:
         return None
