@@ -256,14 +256,16 @@ class _Tally:
         return decoded
 
     def add(self, outcome: Outcome, timestamp_ms: int | None) -> None:
-        self.count(outcome.version, outcome.event_time_ms, timestamp_ms)
+        """Count one record with its outcome (`count_many` counts those that passed)."""
+        self.count_many(outcome.version, (outcome.event_time_ms,), (timestamp_ms,))
         if outcome.failure is not None:
             self.failed += 1
 
     def count_many(
         self, version: int, events: Sequence[int | None], stamps: Sequence[int | None]
     ) -> None:
-        """`count` of records that passed, with these event times and Kafka timestamps."""
+        """Count records of one writer schema version with these event times and Kafka
+        timestamps: checked, the newest moment, and those later than the product's freshness."""
         if not events:
             return
         checked = self.checked
@@ -283,22 +285,6 @@ class _Tally:
             )
             if late:
                 self.late[version] = self.late.get(version, 0) + late
-
-    def count(self, version: int, event_ms: int | None, timestamp_ms: int | None) -> None:
-        """Count a record that passed (`add` counts any outcome)."""
-        checked = self.checked
-        checked[version] = checked.get(version, 0) + 1
-        moment = event_ms if event_ms is not None else timestamp_ms
-        if moment is not None and (self.newest is None or moment > self.newest):
-            self.newest = moment
-        if (
-            self.freshness_ms is not None
-            and event_ms is not None
-            and timestamp_ms is not None
-            and timestamp_ms - event_ms > self.freshness_ms
-        ):
-            late = self.late
-            late[version] = late.get(version, 0) + 1
 
 
 # One record of a batch as the first pass leaves it: the message, its partition and offset, its
