@@ -50,7 +50,6 @@ import httpx
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from domains.customers.generator import DESCRIPTOR as PROFILES
 from domains.customers.generator import ProfilesConfig, iter_profiles
@@ -61,6 +60,7 @@ from domains.sales.generator import OrderEvent, SalesConfig, iter_orders
 from streammesh.broker.launcher import free_port
 from streammesh.serde import AvroDeserializer
 from streammesh.testing.kafka import kafka_for_tests
+from streammesh.testing.metrics import samples as metric_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_PER_WORKER = 5000.0
@@ -183,12 +183,11 @@ class Worker:
 
     def latency_buckets(self) -> dict[float, float]:
         """The worker's order-latency histogram as cumulative counts by bucket bound."""
-        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        found = metric_samples(httpx.get(f"{self.url}/metrics", timeout=5).text)
         return {
-            float(sample.labels["le"]): sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == LATENCY_METRIC + "_bucket"
+            float(dict(labels)["le"]): value
+            for (name, labels), value in found.items()
+            if name == LATENCY_METRIC + "_bucket"
         }
 
     def partitions(self) -> list[int]:

@@ -15,10 +15,10 @@ from decimal import Decimal
 import httpx
 import pytest
 from confluent_kafka import Consumer, Message
-from prometheus_client.parser import text_string_to_metric_families
 
 from domains.marketing.cltv.client import CltvClient
 from streammesh.testing.kafka import KafkaUnderTest
+from streammesh.testing.metrics import samples
 from tests.integration.domains.conftest import (
     History,
     Mesh,
@@ -46,11 +46,7 @@ def test_outputs_equal_the_batch_computation(mesh: Mesh, worker_factory: WorkerF
     counts = worker.stats()["counts"]
     assert counts["orders.duplicate"] > 0
     assert counts["orders.invalid"] > 0
-    metrics = {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(httpx.get(f"{worker.url}/metrics").text)
-        for sample in family.samples
-    }
+    metrics = samples(httpx.get(f"{worker.url}/metrics").text)
     applied = ("streammesh_cltv_records_total", (("input", "orders"), ("result", "applied")))
     assert metrics[applied] == counts["orders.applied"]
     assert metrics["streammesh_cltv_input_lag_records", (("topic", mesh.orders_topic),)] == 0

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.quality_monitor.app import create_app
 from services.quality_monitor.settings import MonitorSettings
 from streammesh.broker.launcher import free_port
+from streammesh.testing.metrics import SampleKey, samples
 from streammesh.testing.servers import serve_in_thread
 from tests.integration.quality_monitor.conftest import (
     Coordinates,
@@ -52,13 +52,8 @@ def settings_for(mesh: Mesh, group_id: str, **overrides: object) -> MonitorSetti
     )
 
 
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"{url}/metrics", timeout=10).text
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+def scrape(url: str) -> dict[SampleKey, float]:
+    return samples(httpx.get(f"{url}/metrics", timeout=10).text)
 
 
 def total(

@@ -10,18 +10,9 @@ from collections import Counter
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from domains.marketing.cltv.metrics import LatencyHistogram, register
-
-
-def scrape(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = generate_latest(registry).decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+from streammesh.testing.metrics import samples
 
 
 def test_scrape_reports_counts_lag_partitions_and_latency() -> None:
@@ -42,25 +33,25 @@ def test_scrape_reports_counts_lag_partitions_and_latency() -> None:
     register(registry, counts, latency, lambda: positions)
     counts["orders.applied"] += 1  # read when scraped, not when registered
 
-    samples = scrape(registry)
+    found = samples(registry)
     records = "streammesh_cltv_records_total"
-    assert samples[records, (("input", "orders"), ("result", "applied"))] == 8
-    assert samples[records, (("input", "orders"), ("result", "duplicate"))] == 2
-    assert samples[records, (("input", "profiles"), ("result", "applied"))] == 3
-    assert samples["streammesh_cltv_partials_total", (("result", "applied"),)] == 4
+    assert found[records, (("input", "orders"), ("result", "applied"))] == 8
+    assert found[records, (("input", "orders"), ("result", "duplicate"))] == 2
+    assert found[records, (("input", "profiles"), ("result", "applied"))] == 3
+    assert found["streammesh_cltv_partials_total", (("result", "applied"),)] == 4
     unwritable = "streammesh_cltv_unwritable_records_total"
-    assert samples[unwritable, (("product", "customer_lifetime_value"),)] == 2
-    assert samples[unwritable, (("product", "cltv_by_segment"),)] == 0
-    assert samples["streammesh_cltv_input_lag_records", (("topic", "orders"),)] == 5
-    assert samples["streammesh_cltv_input_lag_records", (("topic", "profiles"),)] == 0
-    assert samples["streammesh_cltv_partitions_owned", ()] == 2
+    assert found[unwritable, (("product", "customer_lifetime_value"),)] == 2
+    assert found[unwritable, (("product", "cltv_by_segment"),)] == 0
+    assert found["streammesh_cltv_input_lag_records", (("topic", "orders"),)] == 5
+    assert found["streammesh_cltv_input_lag_records", (("topic", "profiles"),)] == 0
+    assert found["streammesh_cltv_partitions_owned", ()] == 2
     histogram = "streammesh_cltv_order_latency_seconds"
-    assert samples[f"{histogram}_bucket", (("le", "0.005"),)] == 1
-    assert samples[f"{histogram}_bucket", (("le", "0.025"),)] == 3
-    assert samples[f"{histogram}_bucket", (("le", "+Inf"),)] == 4
-    assert samples[f"{histogram}_count", ()] == 4
-    assert samples[f"{histogram}_sum", ()] == pytest.approx(3.043)
-    assert all(name.startswith("streammesh_") for name, _labels in samples)
+    assert found[f"{histogram}_bucket", (("le", "0.005"),)] == 1
+    assert found[f"{histogram}_bucket", (("le", "0.025"),)] == 3
+    assert found[f"{histogram}_bucket", (("le", "+Inf"),)] == 4
+    assert found[f"{histogram}_count", ()] == 4
+    assert found[f"{histogram}_sum", ()] == pytest.approx(3.043)
+    assert all(name.startswith("streammesh_") for name, _labels in found)
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (Prometheus)")

@@ -8,15 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from services.quality_monitor import metrics as names
 from services.quality_monitor.checks import Failure, Outcome, Reason
 from services.quality_monitor.metrics import MonitorMetrics, ProductGauges, Snapshot
-
-
-def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = generate_latest(registry).decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+from streammesh.testing.metrics import samples
 
 
 def test_outcomes_are_counted_by_product_version_reason_and_rule() -> None:

@@ -12,8 +12,7 @@ from decimal import Decimal
 
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, TopicPartition
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client import CollectorRegistry
 
 from services.quality_monitor import monitor as monitor_module
 from services.quality_monitor.catalog import CatalogProduct
@@ -27,6 +26,7 @@ from services.quality_monitor.monitor import (
     tune_garbage_collector,
 )
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.testing.metrics import samples
 from tests.unit.quality_monitor.samples import (
     NOW,
     NOW_MS,
@@ -184,13 +184,7 @@ def batch(partition: int, first: int, values: list[bytes]) -> list[FakeMessage]:
 
 
 def dead_letters_counted(registry: CollectorRegistry) -> float:
-    text = generate_latest(registry).decode()
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == DEAD_LETTERS
-    )
+    return sum(value for (name, _), value in samples(registry).items() if name == DEAD_LETTERS)
 
 
 def checked(monitor: QualityMonitor) -> int:

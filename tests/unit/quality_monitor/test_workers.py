@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from services.quality_monitor import metrics as names
@@ -22,6 +21,7 @@ from services.quality_monitor.workers import (
     retired,
     retired_together,
 )
+from streammesh.testing.metrics import samples
 
 REF = "sales.orders.v1"
 PRODUCT = (("product", REF),)
@@ -70,12 +70,7 @@ def exposed(
             return merge_families(reports, now, ready)
 
     registry.register(Merged())
-    text = generate_latest(registry).decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+    return samples(registry)
 
 
 def test_metrics_of_the_workers_are_merged_into_one_monitors() -> None:
