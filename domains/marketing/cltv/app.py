@@ -446,6 +446,7 @@ class CltvProcessor:
             Table=DirectTable,
             table_standby_replicas=settings.standby_replicas,
             broker_commit_interval=settings.commit_interval_seconds,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
             stream_recovery_delay=settings.recovery_delay_seconds,
             consumer_group_instance_id=settings.group_instance_id,
             broker_session_timeout=settings.session_timeout_seconds,

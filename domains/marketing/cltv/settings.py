@@ -82,6 +82,12 @@ class CltvSettings(BaseSettings):
     commit_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often consumed offsets are committed."
     )
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        description="How long the broker may hold a fetch for new records: also the longest "
+        "a fetch of idle partitions delays the busy ones (one fetch per broker at a time).",
+    )
     flush_interval_seconds: float = Field(
         default=0.2, gt=0, description="How often changed segment partials are sent on."
     )

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from domains.marketing.cltv.app import create_app
 from domains.marketing.cltv.fetch import deliver
+from domains.marketing.cltv.settings import CltvSettings
 
 
 async def run_race(task: asyncio.Future[Any]) -> None:
@@ -67,3 +69,21 @@ def test_a_race_lost_to_a_suspended_flow_cancels_the_callback() -> None:
         return seen, tasks[0].cancelled()
 
     assert asyncio.run(main()) == ([], True)
+
+
+def test_the_worker_consumer_long_polls_for_the_configured_time() -> None:
+    """Faust fixes aiokafka's fetch wait at 1.5 s; a fetch of idle partitions then holds the
+    busy ones back that long. The setting reaches the consumer the worker starts."""
+
+    async def main() -> int:
+        settings = CltvSettings(fetch_max_wait_ms=37, bootstrap_servers="127.0.0.1:1")
+        app = create_app(settings)
+        thread = app.consumer._thread  # type: ignore[attr-defined]  # the driver's, untyped
+        consumer = thread._create_worker_consumer(app.transport)
+        try:
+            return int(consumer._fetch_max_wait_ms)
+        finally:
+            await consumer.stop()  # never started: only releases what it made
+            thread.thread_loop.close()  # the consumer thread's own loop, never run
+
+    assert asyncio.run(main()) == 37
