@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -168,8 +168,9 @@ def order_problem(order: Mapping[str, object], currency: str) -> str | None:
         return f"currency is not {currency}"
     if not isinstance(lines, list) or not lines:
         return "no line items"
-    if any(not isinstance(line, dict) or line.get("quantity", 0) <= 0 for line in lines):
-        return "a line item has no units"
+    for line in lines:  # a loop, not any(): this runs for every order
+        if not isinstance(line, dict) or line.get("quantity", 0) <= 0:
+            return "a line item has no units"
     return None
 
 
@@ -203,17 +204,9 @@ def apply_order(
         else:  # a refund returns at most what was paid
             net = CONTEXT.subtract(net, min(amount, mark.amount))
         new_mark = OrderMark(status, offset, mark.amount)
-    value = model.predict(CustomerHistory(net, count, first, last, customer.segment))
-    updated = replace(
-        customer,
-        placed=placed,
-        order_count=count,
-        net_revenue=net,
-        first_order_ms=first,
-        last_order_ms=last,
-        orders_offset=offset,
-        lifetime_value=value,
-    )
+    segment = customer.segment
+    value = model.predict(CustomerHistory(net, count, first, last, segment))
+    updated = _moved(customer, ORDERS, offset, segment, placed, count, net, first, last, value)
     return updated, new_mark
 
 
@@ -223,26 +216,58 @@ def apply_profile(
     segment = profile["segment"]
     assert isinstance(segment, str)
     c = customer
-    history = CustomerHistory(
-        c.net_revenue, c.order_count, c.first_order_ms, c.last_order_ms, segment
+    net, count, first, last = c.net_revenue, c.order_count, c.first_order_ms, c.last_order_ms
+    value = model.predict(CustomerHistory(net, count, first, last, segment))
+    return _moved(c, PROFILES, offset, segment, c.placed, count, net, first, last, value)
+
+
+def _moved(
+    before: CustomerState,
+    topic: str,
+    offset: int,
+    segment: str | None,
+    placed: int,
+    count: int,
+    net: Decimal,
+    first: int | None,
+    last: int | None,
+    value: Decimal,
+) -> CustomerState:
+    """`before` after the event (`topic`, `offset`), carrying its contribution change as
+    `pending`. Built in one call: `dataclasses.replace` twice was a tenth of an order's cost."""
+    new = None if segment is None or placed == 0 else (segment, value)
+    return CustomerState(
+        before.customer_id,
+        segment,
+        offset if topic == ORDERS else before.orders_offset,
+        offset if topic == PROFILES else before.profiles_offset,
+        placed,
+        count,
+        net,
+        first,
+        last,
+        value,
+        _deltas(before.contribution(), new),
+        topic,
+        offset,
     )
-    value = model.predict(history)
-    return replace(customer, segment=segment, profiles_offset=offset, lifetime_value=value)
 
 
 def contribution_deltas(before: CustomerState, after: CustomerState) -> list[Delta]:
     """What leaves and enters the segment aggregates when a customer changes."""
-    old, new = before.contribution(), after.contribution()
+    return list(_deltas(before.contribution(), after.contribution()))
+
+
+def _deltas(old: tuple[str, Decimal] | None, new: tuple[str, Decimal] | None) -> tuple[Delta, ...]:
     if old == new:
-        return []
+        return ()
     if old is not None and new is not None and old[0] == new[0]:
-        return [Delta(old[0], 0, CONTEXT.subtract(new[1], old[1]))]
-    deltas = []
-    if old is not None:
-        deltas.append(Delta(old[0], -1, -old[1]))
-    if new is not None:
-        deltas.append(Delta(new[0], 1, new[1]))
-    return deltas
+        return (Delta(old[0], 0, CONTEXT.subtract(new[1], old[1])),)
+    if old is None:
+        return () if new is None else (Delta(new[0], 1, new[1]),)
+    if new is None:
+        return (Delta(old[0], -1, -old[1]),)
+    return Delta(old[0], -1, -old[1]), Delta(new[0], 1, new[1])
 
 
 class CustomerProcessor:
@@ -278,7 +303,7 @@ class CustomerProcessor:
         if before.orders_offset >= offset:  # the customer took it before a crash; so did
             self.state[key] = new_mark  # the partials, completed above; the mark did not
             return Outcome(Result.APPLIED, before, completed)
-        changed = self._update(partition, ORDERS, offset, before, after)
+        changed = self._update(partition, after)
         self.state[key] = new_mark
         return Outcome(Result.APPLIED, self.customer(customer_id), completed + changed)
 
@@ -293,16 +318,12 @@ class CustomerProcessor:
         if before.profiles_offset >= offset:
             return Outcome(Result.REPLAYED, before if before.placed else None, completed)
         after = apply_profile(before, profile, offset, self.model)
-        changed = self._update(partition, PROFILES, offset, before, after)
+        changed = self._update(partition, after)
         customer = self.customer(customer_id)
         return Outcome(Result.APPLIED, customer if after.placed else None, completed + changed)
 
-    def _update(
-        self, partition: int, topic: str, offset: int, before: CustomerState, after: CustomerState
-    ) -> tuple[str, ...]:
+    def _update(self, partition: int, after: CustomerState) -> tuple[str, ...]:
         """Write the customer with its pending change, then the partials."""
-        deltas = tuple(contribution_deltas(before, after))
-        after = replace(after, pending=deltas, pending_topic=topic, pending_offset=offset)
         self.state[after.customer_id] = after
         return self._complete(partition, after)
 
