@@ -7,8 +7,9 @@ binary body. Both classes are drop-in replacements for confluent-kafka's `AvroSe
 
 import json
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from io import BytesIO
+from typing import Any, cast
 
 from confluent_kafka.schema_registry import (
     Schema,
@@ -21,6 +22,7 @@ from fastavro.types import DictSchema, NamedSchemas
 from fastavro.types import Schema as AvroSchema
 from fastavro.validation import validate
 
+from streammesh.serde.deferred import LARGEST_DEFERRED_BODY, DeferredLogicalTypes, Path, Restorer
 from streammesh.serde.errors import (
     RecordMismatchError,
     RegistryLookupError,
@@ -38,8 +40,9 @@ _HEADER = struct.Struct(">BI")
 
 # (header, parsed writer schema, writes raw bytes)
 _Route = tuple[bytes, AvroSchema, bool]
-# (header, parsed writer schema, parsed reader schema or None, reads raw bytes)
-_Plan = tuple[bytes, AvroSchema, AvroSchema | None, bool]
+# (header, parsed writer schema, parsed reader schema or None, reads raw bytes,
+#  the writer's plain twin and its restorer when logical conversions are deferred)
+_Plan = tuple[bytes, AvroSchema, AvroSchema | None, bool, AvroSchema | None, Restorer | None]
 
 
 def header(schema_id: SchemaId) -> bytes:
@@ -192,29 +195,45 @@ class AvroDeserializer(Deserializer):
     `reader_schema`, records are resolved to it (Avro schema resolution: added fields take
     their defaults, removed fields are skipped); without it they come back as written.
     Logical types decode as confluent's do: `Decimal`, `datetime` (UTC), `date`, `UUID`.
+
+    With `reads` (and no reader schema), a record's decimals and top-level timestamps at paths
+    `reads` rejects may be left as written (bytes, numbers), which about halves the decode of
+    a record full of them (`streammesh.serde.deferred`); values at paths it accepts are as
+    above, and a payload decodes exactly when it would in full.
     """
 
-    __slots__ = ("_last", "_plans", "_reader", "_registry")
+    __slots__ = ("_last", "_plans", "_reader", "_reads", "_registry")
 
-    def __init__(self, registry: SchemaRegistry, reader_schema: str | Schema | None = None) -> None:
+    def __init__(
+        self,
+        registry: SchemaRegistry,
+        reader_schema: str | Schema | None = None,
+        *,
+        reads: Callable[[Path], bool] | None = None,
+    ) -> None:
+        if reads is not None and reader_schema is not None:
+            raise SerdeConfigError("reads defers conversions of records as written: no reader")
         self._registry = registry
         self._reader = None if reader_schema is None else parse(as_schema(reader_schema))
+        self._reads = reads
         self._plans: dict[int, _Plan] = {}
         # Six bytes, so no payload's 5-byte prefix ever matches before the first real plan.
-        self._last: _Plan = (b"\xff" * 6, "null", None, False)
+        self._last: _Plan = (b"\xff" * 6, "null", None, False, None, None)
 
     def __call__(self, data: bytes | None, ctx: SerializationContext | None = None) -> object:
         if data is None:
             return None
-        head, writer, reader, raw = self._last
+        head, writer, reader, raw, plain, restore = self._last
         if data[:HEADER_SIZE] != head:
-            head, writer, reader, raw = self._plan(data)
+            head, writer, reader, raw, plain, restore = self._plan(data)
         if raw:
             return data[HEADER_SIZE:]
         body = BytesIO(data)
         body.seek(HEADER_SIZE)
         try:
-            return schemaless_reader(body, writer, reader)
+            if plain is None or restore is None or len(data) > LARGEST_DEFERRED_BODY:
+                return schemaless_reader(body, writer, reader)
+            record = schemaless_reader(body, plain, None)
         except Exception as exc:  # corrupt body or failed resolution, in fastavro's many types
             # fastavro reads a varint byte by byte and indexes past the end instead of EOFError.
             if isinstance(exc, EOFError) or (
@@ -222,6 +241,9 @@ class AvroDeserializer(Deserializer):
             ):
                 raise TruncatedPayloadError(f"payload ends inside the Avro body: {exc}") from exc
             raise SerdeError(f"cannot decode the Avro body: {exc}") from exc
+        if not restore(cast(dict[str, Any], record)):  # deferred only for record schemas
+            raise SerdeError("cannot decode the Avro body: a timestamp is out of range")
+        return record
 
     def _plan(self, data: bytes) -> _Plan:
         if len(data) < HEADER_SIZE:
@@ -234,14 +256,25 @@ class AvroDeserializer(Deserializer):
         plan = self._plans.get(schema_id)
         if plan is None:
             try:
-                writer = parse(self._registry.get_schema(schema_id))
+                schema = self._registry.get_schema(schema_id)
             except SchemaRegistryError as exc:
                 if exc.http_status_code == 404:
                     raise UnknownSchemaIdError(schema_id) from exc
                 raise RegistryLookupError(f"schema id {schema_id}: {exc}") from exc
+            writer = parse(schema)
             # Resolution costs time on every read; skip it when the schemas are the same.
             reader = None if self._reader == writer else self._reader
-            plan = (data[:HEADER_SIZE], writer, reader, _is_raw_bytes(writer))
+            deferred = None
+            if self._reads is not None and schema.schema_str is not None:
+                deferred = DeferredLogicalTypes.of(schema.schema_str)
+            plan = (
+                data[:HEADER_SIZE],
+                writer,
+                reader,
+                _is_raw_bytes(writer),
+                None if deferred is None else deferred.plain,
+                None if deferred is None or self._reads is None else deferred.restorer(self._reads),
+            )
             self._plans[schema_id] = plan
         self._last = plan
         return plan

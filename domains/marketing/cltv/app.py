@@ -53,6 +53,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from domains.marketing.cltv.codec import AvroCodec, StateCodec, encode_state
 from domains.marketing.cltv.fetch import App as FetchApp
 from domains.marketing.cltv.logic import (
+    LOGICAL_READS,
     CustomerProcessor,
     CustomerState,
     Partial,
@@ -469,8 +470,9 @@ class CltvProcessor:
             # decoded in the agent: Faust's codec layers per record cost more than the decoding
             value_serializer="raw",
         )
-        # decoding needs only the schema id in each payload: one deserializer reads both topics
-        self.decode = AvroDeserializer(registry)
+        # decoding needs only the schema id in each payload: one deserializer reads both topics,
+        # converting only the logical values the logic reads (not every line's price)
+        self.decode = AvroDeserializer(registry, reads=LOGICAL_READS.__contains__)
         auto = settings.auto_register_schemas
         self.cltv_out = ProductWriter(
             self.direct,

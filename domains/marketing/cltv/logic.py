@@ -154,6 +154,11 @@ def millis(value: object) -> int:
     raise TypeError(f"not a timestamp: {value!r}")
 
 
+#: The paths of input records whose logical values (decimals, timestamps) the logic reads;
+#: the others may be decoded as written (`AvroDeserializer(reads=...)`), which costs less.
+LOGICAL_READS: frozenset[tuple[str, ...]] = frozenset({("amount",), ("event_time",)})
+
+
 def order_problem(order: Mapping[str, object], currency: str) -> str | None:
     """Why an order breaks the orders contract (or is in another currency), or None."""
     customer_id, amount = order.get("customer_id"), order.get("amount")

@@ -1,10 +1,20 @@
 """A record written by our AvroSerializer reads back equal, logical types included."""
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from streammesh.serde import AvroDeserializer, AvroSerializer, SchemaId, header
+from streammesh.serde import (
+    AvroDeserializer,
+    AvroSerializer,
+    SchemaId,
+    SerdeConfigError,
+    SerdeError,
+    header,
+)
 from tests.unit.serde.samples import LOGICAL, LOGICAL_SCHEMA, ORDER, ORDER_SCHEMA, TOPIC
 
 
@@ -63,3 +73,54 @@ def test_one_serializer_serves_several_topics(registry: SchemaRegistryClient) ->
         assert deserialize(payload) == ORDER
 
     assert set(registry.get_subjects()) == {"orders-value", "orders-eu-value"}
+
+
+def test_deferred_conversions_leave_only_unread_values_as_written(
+    registry: SchemaRegistryClient, value_ctx: SerializationContext
+) -> None:
+    payload = AvroSerializer(registry, LOGICAL_SCHEMA)(LOGICAL, value_ctx)
+    full = AvroDeserializer(registry)(payload, value_ctx)
+
+    lazy = AvroDeserializer(registry, reads=lambda path: path in {("price",), ("at_us",)})
+    decoded = lazy(payload, value_ctx)
+
+    assert isinstance(full, dict)
+    assert isinstance(decoded, dict)
+    assert {k: v for k, v in decoded.items() if k != "at_ms"} == {
+        k: v for k, v in full.items() if k != "at_ms"
+    }
+    assert decoded["at_ms"] == (full["at_ms"] - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+        milliseconds=1
+    )
+    items = AvroDeserializer(registry, reads=lambda path: path == ("amount",))(
+        AvroSerializer(registry, ORDER_SCHEMA)(ORDER, value_ctx), value_ctx
+    )
+    assert isinstance(items, dict)
+    assert items["amount"] == ORDER["amount"]
+    assert [type(line["unit_price"]) for line in items["items"]] == [bytes, bytes]
+
+
+def test_deferred_decoding_refuses_what_the_full_decoding_refuses(
+    registry: SchemaRegistryClient, value_ctx: SerializationContext
+) -> None:
+    """A timestamp past the year 9999 fails fastavro's conversion: read or not, it fails."""
+    plain = json.loads(LOGICAL_SCHEMA)
+    for declared in plain["fields"]:
+        if declared["name"] in ("at_ms", "at_us"):
+            declared["type"] = "long"
+    far = {**LOGICAL, "at_ms": 10**15, "at_us": 0}
+    payload = AvroSerializer(registry, json.dumps(plain))(far, value_ctx)
+    assert payload is not None
+    framed = AvroSerializer(registry, LOGICAL_SCHEMA)(LOGICAL, value_ctx)
+    assert framed is not None
+    payload = framed[:5] + payload[5:]  # the same body under the logical schema's id
+
+    with pytest.raises(SerdeError):
+        AvroDeserializer(registry)(payload, value_ctx)
+    with pytest.raises(SerdeError, match="out of range"):
+        AvroDeserializer(registry, reads=lambda path: False)(payload, value_ctx)
+
+
+def test_deferred_decoding_takes_no_reader_schema(registry: SchemaRegistryClient) -> None:
+    with pytest.raises(SerdeConfigError):
+        AvroDeserializer(registry, ORDER_SCHEMA, reads=lambda path: True)
