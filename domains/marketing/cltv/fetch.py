@@ -9,11 +9,11 @@ room), so `deliver` runs it inline; one that does suspend is handed to a task an
 (the version is pinned).
 
 Records of the topics in `App.inline` skip Faust's conductor, channel queue, stream and event
-altogether: the fetch loop hands each to its handler as it comes, tracking and acking it on the
-consumer as a stream would (a commit covers only acked records and flushes the producer
-first). A record fetched while the flow is stopped waits for it, or is dropped when a rebalance
-suspends it, like Faust's own callback; after the rebalance the consumer seeks back to the
-committed offsets.
+altogether: the fetch loop hands each to its handler as it comes, then acks it on the consumer
+as a stream would (a commit covers only acked records and flushes the producer first). A
+record fetched while the flow is stopped waits for it, or is dropped when a rebalance suspends
+it, like Faust's own callback; after the rebalance the consumer seeks back to the committed
+offsets.
 """
 
 from __future__ import annotations
@@ -117,10 +117,26 @@ class Consumer(faust_aiokafka.Consumer):
             if handler is None:
                 await deliver(self.callback, message, self._race_suspend_flow)
             elif await self._may_process(message):
-                self.track_message(message)
                 handler(message)
-                self.ack(message)
+                self._acked_inline(tp, message)
             self._read_offset[tp] = offset
+
+    def _acked_inline(self, tp: TP, message: Message) -> None:
+        """Faust's `track_message` then `ack`, for a record handled before anything else ran.
+
+        Nothing waits for its ack (it never was pending) and no other thread acks it, so the
+        lock, the pending set, its notification and the per-record sensor call are left out;
+        the acked offsets, which commits are computed from, are kept exactly as `ack` does.
+        """
+        message.acked = True
+        offset = message.offset
+        committed = self._committed_offset[tp]
+        if committed is None or offset >= committed:
+            acked_index = self._acked_index[tp]
+            if offset not in acked_index:
+                acked_index.add(offset)
+                self._acked[tp].append(offset)
+                self._n_acked += 1
 
     @property
     def _inline(self) -> dict[str, InlineHandler]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from faust.types import TP, Message
+
 from domains.marketing.cltv.app import create_app
 from domains.marketing.cltv.fetch import deliver
 from domains.marketing.cltv.settings import CltvSettings
@@ -87,3 +89,39 @@ def test_the_worker_consumer_long_polls_for_the_configured_time() -> None:
             thread.thread_loop.close()  # the consumer thread's own loop, never run
 
     assert asyncio.run(main()) == 37
+
+
+def test_an_inline_ack_moves_the_commit_offset_as_faust_ack_does() -> None:
+    """Acked offsets, a gap and offsets below the committed one: the offsets a commit takes
+    are Faust's own, whether the records were acked by `ack` or by the inline path."""
+
+    async def main() -> list[list[int | None]]:
+        settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
+        found = []
+        for inline in (False, True):
+            app = create_app(settings)
+            consumer = app.consumer
+            tp = TP(settings.orders_topic, 0)
+            app.topics._acking_topics.add(tp.topic)  # type: ignore[attr-defined]  # as started
+            consumer._committed_offset[tp] = 3  # type: ignore[attr-defined]
+            offsets = []
+            for acked in ([1, 3, 4, 5], [4, 6, 7], [9, 8]):
+                for offset in acked:
+                    message = Message(
+                        settings.orders_topic, 0, offset, 0.0, 0, {}, b"k", b"v", None
+                    )
+                    if inline:
+                        consumer._acked_inline(tp, message)  # type: ignore[attr-defined]
+                    else:
+                        consumer.track_message(message)
+                        consumer.ack(message)
+                new = consumer._new_offset(tp)  # type: ignore[attr-defined]
+                offsets.append(new)
+                if new is not None:  # committed
+                    consumer._committed_offset[tp] = new  # type: ignore[attr-defined]
+            consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
+            found.append(offsets)
+        return found
+
+    faust_acks, inline_acks = asyncio.run(main())
+    assert inline_acks == faust_acks == [6, 8, 10]
