@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
 import faust
+from aiokafka import AIOKafkaConsumer
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message, TransportT
@@ -55,7 +56,7 @@ async def deliver(
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    def _create_worker_consumer(self, transport: Any) -> Any:
+    def _create_worker_consumer(self, transport: Any) -> AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # Faust fixes 1.5 s. aiokafka sends no fetch to a broker while one is in flight, so a
         # fetch of only idle partitions (profiles, while the others' records are still being
@@ -63,6 +64,27 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # into 2 s cycles, 1.5 s behind. The long poll bounds that stall.
         consumer._fetch_max_wait_ms = cast(App, self.app).fetch_max_wait_ms
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        return cast(Mapping[TP, int], await self.call_thread(self._seek_to_committed))
+
+    async def _seek_to_committed(self) -> Mapping[TP, int]:
+        """aiokafka's `seek_to_committed`, and a stream partition never committed to its start.
+
+        Faust drops records it fetched when the flow stops (a rebalance) and relies on this
+        seek to fetch them again; aiokafka leaves a partition without a committed offset
+        where it is, past the dropped records. Such a partition goes back to where the reset
+        policy started it, as after a restart: what it processed meanwhile comes again.
+        """
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        changelogs = self.app.tables.changelog_topics  # positioned by table recovery
+        never = [
+            tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs
+        ]
+        if never and self.app.conf.consumer_auto_offset_reset == "earliest":
+            await consumer.seek_to_beginning(*never)
+        return cast(Mapping[TP, int], committed)  # aiokafka's TopicPartition: Faust's TP
 
 
 class Consumer(faust_aiokafka.Consumer):

@@ -125,3 +125,47 @@ def test_an_inline_ack_moves_the_commit_offset_as_faust_ack_does() -> None:
 
     faust_acks, inline_acks = asyncio.run(main())
     assert inline_acks == faust_acks == [6, 8, 10]
+
+
+class CommittedOffsets:
+    """aiokafka's consumer as far as seeking goes: committed offsets, and the seeks asked."""
+
+    def __init__(self, committed: dict[TP, int | None]) -> None:
+        self.committed = committed
+        self.to_beginning: list[TP] = []
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        return self.committed
+
+    async def seek_to_beginning(self, *partitions: TP) -> None:
+        self.to_beginning.extend(partitions)
+
+
+def test_a_stream_partition_never_committed_goes_back_to_its_start() -> None:
+    """Faust drops the records it fetched when a rebalance stops the flow and seeks back to
+    the committed offsets; a partition with none must go back to its start, or the dropped
+    records are lost. Committed partitions and the tables' changelogs stay where they are."""
+
+    async def main() -> tuple[list[TP], dict[TP, int | None]]:
+        settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
+        app = create_app(settings)
+        changelog = next(iter(app.tables.changelog_topics))
+        committed: dict[TP, int | None] = {
+            TP(settings.profiles_topic, 0): None,
+            TP(settings.profiles_topic, 1): 0,
+            TP(settings.orders_topic, 0): 42,
+            TP(changelog, 0): None,
+        }
+        consumer = CommittedOffsets(committed)
+        thread = app.consumer._thread  # type: ignore[attr-defined]  # the driver's, untyped
+        thread._consumer = consumer
+        try:
+            found = await thread._seek_to_committed()
+        finally:
+            thread.thread_loop.close()
+        return consumer.to_beginning, dict(found)
+
+    to_beginning, found = asyncio.run(main())
+    settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
+    assert to_beginning == [TP(settings.profiles_topic, 0), TP(settings.profiles_topic, 1)]
+    assert found[TP(settings.orders_topic, 0)] == 42  # what Faust records as committed
