@@ -7,7 +7,8 @@ registry process:
 1. profiles for every customer and a backlog of `--orders` orders are produced;
 2. baseline, backlog: that many plain consumers (confluent-kafka + our AvroDeserializer, one
    process each, each assigned its share of the partitions) read and decode the backlog: the
-   sum of each one's orders/s through its share;
+   sum of each one's orders/s through its share; then the same with aiokafka, the client Faust
+   consumes with, which tells the client's share of the gap from the processing's;
 3. baseline, paced: orders produced at the paced rate for `--seconds`; latency from an order's
    produce time to its decoding;
 4. processor, backlog: that many CLTV workers (`python -m domains.marketing.cltv`) process the
@@ -26,6 +27,7 @@ p99 < 1 s, >= 0.5 of the baseline.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import itertools
 import math
@@ -47,6 +49,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer
+from aiokafka import TopicPartition as AIOTopicPartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -86,6 +90,7 @@ class Latency:
 class Row:
     workers: int
     baseline_rate: float
+    aiokafka_rate: float  # the same consuming and decoding with aiokafka
     processor_rate: float
     paced_rate: float
     baseline: Latency
@@ -141,19 +146,59 @@ def baseline_consumer(
     out.put(samples)
 
 
+def aiokafka_consumer(
+    bootstrap: str, registry_url: str, topic: str, partitions: list[int], ready: Any, out: Any
+) -> None:
+    """`baseline_consumer` with aiokafka, the client Faust consumes with."""
+    out.put(asyncio.run(_aiokafka_consume(bootstrap, registry_url, topic, partitions, ready)))
+
+
+async def _aiokafka_consume(
+    bootstrap: str, registry_url: str, topic: str, partitions: list[int], ready: Any
+) -> list[tuple[float, float]]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5
+    )
+    await consumer.start()
+    registry = SchemaRegistryClient({"url": registry_url})
+    decode = AvroDeserializer(registry)
+    owned = [AIOTopicPartition(topic, p) for p in partitions]
+    consumer.assign(owned)
+    await consumer.seek_to_beginning(*owned)
+    ready.set()
+    samples: list[tuple[float, float]] = []
+    idle_since = time.monotonic()
+    try:
+        while time.monotonic() - idle_since < 6.0 or not samples:
+            batches = await consumer.getmany(timeout_ms=100, max_records=1000)
+            for records in batches.values():
+                for record in records:
+                    decode(record.value)
+                    samples.append((float(record.timestamp), time.time() * 1000))
+            if batches:
+                idle_since = time.monotonic()
+    finally:
+        await consumer.stop()
+        registry.close()
+    return samples
+
+
 def run_baseline(
-    bootstrap: str, registry_url: str, topic: str, workers: int, during: Any
+    bootstrap: str,
+    registry_url: str,
+    topic: str,
+    workers: int,
+    during: Any,
+    target: Any = baseline_consumer,
 ) -> list[list[tuple[float, float]]]:
-    """Start `workers` consumer processes, each assigned its share of the partitions, call
-    `during()` once they run; each one's samples."""
+    """Start `workers` consumer processes running `target`, each assigned its share of the
+    partitions, call `during()` once they run; each one's samples."""
     context = mp.get_context("spawn")
     out: Queue[Any] = context.Queue()
     readies = [context.Event() for _ in range(workers)]
     shares = [list(range(ORDER_PARTITIONS))[n::workers] for n in range(workers)]
     processes = [
-        context.Process(
-            target=baseline_consumer, args=(bootstrap, registry_url, topic, share, ready, out)
-        )
+        context.Process(target=target, args=(bootstrap, registry_url, topic, share, ready, out))
         for share, ready in zip(shares, readies, strict=True)
     ]
     for process in processes:
@@ -359,15 +404,33 @@ def baseline_phase(
     per_process = run_baseline(
         case.bootstrap, case.registry_url, case.topics["orders"], workers, paced_burst
     )
-    rate_per_second = 0.0  # each process's own rate through its backlog, summed
-    for samples in per_process:
-        done = sorted(done for sent, done in samples if sent < marks["paced"])
-        if len(done) > 1:
-            rate_per_second += (len(done) - 1) / max(1e-3, (done[-1] - done[0]) / 1000)
     live = [
         done - sent for samples in per_process for sent, done in samples if sent >= marks["paced"]
     ]
-    return rate_per_second, Latency.of(live)
+    return summed_rate(per_process, before=marks["paced"]), Latency.of(live)
+
+
+def summed_rate(per_process: list[list[tuple[float, float]]], before: float) -> float:
+    """Each process's own orders/s through the records produced before `before`, summed."""
+    rate_per_second = 0.0
+    for samples in per_process:
+        done = sorted(done for sent, done in samples if sent < before)
+        if len(done) > 1:
+            rate_per_second += (len(done) - 1) / max(1e-3, (done[-1] - done[0]) / 1000)
+    return rate_per_second
+
+
+def aiokafka_baseline_phase(case: Case, workers: int) -> float:
+    """Plain aiokafka consumers read everything produced so far: orders/s."""
+    per_process = run_baseline(
+        case.bootstrap,
+        case.registry_url,
+        case.topics["orders"],
+        workers,
+        lambda: None,
+        target=aiokafka_consumer,
+    )
+    return summed_rate(per_process, before=math.inf)
 
 
 def processor_backlog_phase(case: Case, running: list[Worker], backlog_orders: int) -> float:
@@ -429,6 +492,7 @@ def run_case(
         baseline_rate, baseline_latency = baseline_phase(
             case, workers, baseline_paced, args.rate or goal
         )
+        aiokafka_rate = aiokafka_baseline_phase(case, workers)
         for index in range(workers):
             env = {**case.worker_env(), "STREAMMESH_CLTV_DATA_DIR": str(case.logs / f"{index}")}
             running.append(start_worker(env, case.logs / f"{case.suffix}-{index}.log"))
@@ -445,7 +509,14 @@ def run_case(
             case, running, list(itertools.islice(orders, int(paced * args.seconds))), paced
         )
         return Row(
-            workers, baseline_rate, processor_rate, paced, baseline_latency, latency, worker_p99
+            workers,
+            baseline_rate,
+            aiokafka_rate,
+            processor_rate,
+            paced,
+            baseline_latency,
+            latency,
+            worker_p99,
         )
     finally:
         for worker in running:
@@ -527,15 +598,17 @@ def main() -> None:
             finally:
                 case.close()
     header = (
-        f"{'workers':>7} {'baseline/s':>10} {'cltv/s':>8} {'ratio':>5} {'per worker':>10} "
+        f"{'workers':>7} {'baseline/s':>10} {'aiokafka/s':>10} {'cltv/s':>8} {'ratio':>5} "
+        f"{'ratio aio':>9} {'per worker':>10} "
         f"{'paced/s':>7} {'base p50':>8} {'base p99':>8} {'cltv p50':>8} {'cltv p99':>8} "
         f"{'worker p99':>10}"
     )
     print(header)
     for r in rows:
         print(
-            f"{r.workers:>7} {r.baseline_rate:>10.0f} {r.processor_rate:>8.0f} "
-            f"{r.processor_rate / r.baseline_rate:>5.2f} {r.processor_rate / r.workers:>10.0f} "
+            f"{r.workers:>7} {r.baseline_rate:>10.0f} {r.aiokafka_rate:>10.0f} "
+            f"{r.processor_rate:>8.0f} {r.processor_rate / r.baseline_rate:>5.2f} "
+            f"{r.processor_rate / r.aiokafka_rate:>9.2f} {r.processor_rate / r.workers:>10.0f} "
             f"{r.paced_rate:>7.0f} {r.baseline.p50_ms:>7.1f}ms {r.baseline.p99_ms:>7.1f}ms "
             f"{r.processor.p50_ms:>7.1f}ms {r.processor.p99_ms:>7.1f}ms "
             f"{'<= ' + format(r.worker_p99_le, 'g') + 's':>10}"
@@ -550,6 +623,7 @@ def main() -> None:
         )
     print(
         f"goals: >= {GOAL_PER_WORKER:.0f} orders/s per worker, p99 < 1000 ms, ratio >= 0.5; "
+        "ratio: against the baseline (confluent-kafka), ratio aio: against aiokafka's; "
         "latency is produce -> decoded (baseline) or produce -> CLTV record arrived (cltv); "
         "worker p99: the bucket of the workers' own histogram (produce -> record queued)"
     )
