@@ -110,6 +110,11 @@ def p99_bound(before: dict[float, float], after: dict[float, float]) -> float:
 
 # -- plain consumers: the baseline ------------------------------------------------------------
 
+#: How long the broker may hold a fetch for any reader here: short, so reading adds no latency.
+FETCH_WAIT_MS = 5
+#: The silence after which a baseline consumer has read everything.
+BASELINE_SILENCE_SECONDS = 6.0
+
 
 def baseline_consumer(
     bootstrap: str, registry_url: str, topic: str, partitions: list[int], ready: Any, out: Any
@@ -124,7 +129,7 @@ def baseline_consumer(
             "bootstrap.servers": bootstrap,
             "group.id": f"bench.baseline.{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
-            "fetch.wait.max.ms": 5,
+            "fetch.wait.max.ms": FETCH_WAIT_MS,
         }
     )
     registry = SchemaRegistryClient({"url": registry_url})
@@ -133,7 +138,7 @@ def baseline_consumer(
     ready.set()
     samples: list[tuple[float, float]] = []
     idle_since = time.monotonic()
-    while time.monotonic() - idle_since < 6.0 or not samples:
+    while time.monotonic() - idle_since < BASELINE_SILENCE_SECONDS or not samples:
         messages = consumer.consume(num_messages=1000, timeout=0.1)
         for message in messages:
             if message.error() is None:
@@ -157,7 +162,7 @@ async def _aiokafka_consume(
     bootstrap: str, registry_url: str, topic: str, partitions: list[int], ready: Any
 ) -> list[tuple[float, float]]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=5
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS
     )
     await consumer.start()
     registry = SchemaRegistryClient({"url": registry_url})
@@ -169,7 +174,7 @@ async def _aiokafka_consume(
     samples: list[tuple[float, float]] = []
     idle_since = time.monotonic()
     try:
-        while time.monotonic() - idle_since < 6.0 or not samples:
+        while time.monotonic() - idle_since < BASELINE_SILENCE_SECONDS or not samples:
             batches = await consumer.getmany(timeout_ms=100, max_records=1000)
             for records in batches.values():
                 for record in records:
@@ -276,7 +281,7 @@ class OutputTimes:
                 "group.id": f"bench.reader.{uuid.uuid4().hex[:8]}",
                 "auto.offset.reset": "latest",
                 "enable.auto.commit": False,
-                "fetch.wait.max.ms": 5,
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
             }
         )
         self._consumer.subscribe([topic], on_assign=lambda _c, _p: self.assigned.set())

@@ -146,8 +146,9 @@ def test_a_stream_partition_never_committed_goes_back_to_its_start() -> None:
     the committed offsets; a partition with none must go back to its start, or the dropped
     records are lost. Committed partitions and the tables' changelogs stay where they are."""
 
+    settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
+
     async def main() -> tuple[list[TP], dict[TP, int | None]]:
-        settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
         app = create_app(settings)
         changelog = next(iter(app.tables.changelog_topics))
         committed: dict[TP, int | None] = {
@@ -166,6 +167,5 @@ def test_a_stream_partition_never_committed_goes_back_to_its_start() -> None:
         return consumer.to_beginning, dict(found)
 
     to_beginning, found = asyncio.run(main())
-    settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
     assert to_beginning == [TP(settings.profiles_topic, 0), TP(settings.profiles_topic, 1)]
     assert found[TP(settings.orders_topic, 0)] == 42  # what Faust records as committed
