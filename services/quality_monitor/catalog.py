@@ -9,38 +9,15 @@ import httpx
 from confluent_kafka.schema_registry import RegisteredSchema, Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.common.avro import get_inline_tags, parse_schema_with_repo
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from services.quality_monitor.checks import (
-    Reason,
-    Unresolved,
-    WriterSchema,
-)
+from services.quality_monitor.checks import Unresolved, WriterSchema
 from services.quality_monitor.errors import CatalogUnavailableError
-from streammesh.contracts import ContractError, RuleEvaluator
-from streammesh.products.descriptor import Descriptor
+from streammesh.contracts import RuleError, RuleEvaluator
+from streammesh.deadletter import Reason
+from streammesh.products.catalog import DataProductPublic
 
 _NOT_FOUND = 404
-
-
-class CatalogProduct(BaseModel):
-    """The fields of the catalog's `DataProductPublic` the monitor uses; others are ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    ref: str
-    descriptor: Descriptor
-    value_subject: str = Field(alias="valueSubject")
-    value_version: int = Field(alias="valueVersion")
-
-    @property
-    def topic(self) -> str:
-        return self.descriptor.topic.name
-
-    @property
-    def freshness_seconds(self) -> float | None:
-        freshness = self.descriptor.slos.freshness
-        return None if freshness is None else freshness.seconds
 
 
 class CatalogReader:
@@ -49,11 +26,11 @@ class CatalogReader:
     def __init__(self, http: httpx.Client) -> None:
         self._http = http
 
-    def active_products(self) -> list[CatalogProduct]:
+    def active_products(self) -> list[DataProductPublic]:
         try:
             response = self._http.get("/products", params={"status": "active"})
             response.raise_for_status()
-            return [CatalogProduct.model_validate(item) for item in response.json()]
+            return [DataProductPublic.model_validate(item) for item in response.json()]
         except (httpx.HTTPError, ValueError, ValidationError) as exc:
             raise CatalogUnavailableError(f"cannot read the catalog: {exc}") from exc
 
@@ -70,7 +47,7 @@ def writer_schema(registered: RegisteredSchema, event_time_fields: Sequence[str]
         rules = RuleEvaluator.from_rule_set(
             rule_set, "WRITE", schema=without_redundant_tags(schema)
         )
-    except ContractError as exc:
+    except RuleError as exc:
         raise CatalogUnavailableError(f"the contract's rules do not compile: {exc}") from exc
     return WriterSchema.of(
         registered.schema_id,

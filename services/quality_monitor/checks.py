@@ -18,11 +18,9 @@ Schema lookups go through `SchemaResolver`, so the checks themselves do no I/O.
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from io import BytesIO
 from typing import Final, Protocol
 
@@ -30,26 +28,12 @@ from fastavro import parse_schema, schemaless_reader
 from fastavro.types import Schema as AvroSchema
 
 from streammesh.contracts import RuleEvaluator, RuleViolation
+from streammesh.deadletter import Reason
+from streammesh.serde import HEADER_SIZE, SerdeError, UnknownMagicByteError, schema_id_of
 from streammesh.serde.deferred import LARGEST_DEFERRED_BODY, DeferredLogicalTypes, Restorer
 
-MAGIC_BYTE: Final = 0
-HEADER_SIZE: Final = 5
-_HEADER: Final = struct.Struct(">BI")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND: Final = timedelta(milliseconds=1)
-
-
-class Reason(StrEnum):
-    """Why a record failed; the `reason` label and the `__streammesh.reason` header."""
-
-    BAD_MAGIC_BYTE = "bad_magic_byte"
-    TRUNCATED = "truncated"
-    UNKNOWN_SCHEMA_ID = "unknown_schema_id"
-    WRONG_SUBJECT = "wrong_subject"
-    UNDECODABLE = "undecodable"
-    RULE_VIOLATION = "rule_violation"
-    EVENT_TIME_FUTURE = "event_time_future"
-    EVENT_TIME_PAST = "event_time_past"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,18 +199,12 @@ def decode_record(
     a tombstone, a value that is no record), else its writer schema and decoded record."""
     if value is None:
         return PASSED_TOMBSTONE  # a tombstone deletes a key of a compacted product: no value
-    if len(value) < HEADER_SIZE:
-        if value and value[0] != MAGIC_BYTE:
-            return Outcome(_bad_magic(value[0]))
-        return Outcome(
-            Failure(
-                Reason.TRUNCATED,
-                f"payload of {len(value)} bytes is shorter than the {HEADER_SIZE}-byte header",
-            )
-        )
-    magic, schema_id = _HEADER.unpack_from(value)
-    if magic != MAGIC_BYTE:
-        return Outcome(_bad_magic(magic))
+    try:
+        schema_id = schema_id_of(value)
+    except UnknownMagicByteError as exc:
+        return Outcome(Failure(Reason.BAD_MAGIC_BYTE, str(exc)))
+    except SerdeError as exc:  # the header is cut
+        return Outcome(Failure(Reason.TRUNCATED, str(exc)))
     writer = resolver.resolve(schema_id)
     if isinstance(writer, Unresolved):
         return Outcome(Failure(writer.reason, writer.message))
@@ -296,13 +274,6 @@ def judge(
         if too_far is not None:
             return Outcome(too_far, writer.version, event_ms)
     return Outcome(None, writer.version, event_ms)
-
-
-def _bad_magic(magic: int) -> Failure:
-    return Failure(
-        Reason.BAD_MAGIC_BYTE,
-        f"unknown magic byte {magic}: not a Confluent wire-format (v0) payload",
-    )
 
 
 def _event_time_failure(

@@ -37,13 +37,11 @@ from confluent_kafka.admin import AdminClient, NewTopic, TopicMetadata
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from services.quality_monitor.catalog import (
-    CatalogProduct,
     CatalogReader,
     SubjectResolver,
     subject_readable,
 )
 from services.quality_monitor.checks import (
-    HEADER_SIZE,
     EventTimeLimits,
     Outcome,
     WriterSchema,
@@ -51,7 +49,6 @@ from services.quality_monitor.checks import (
     decode_record,
     judge,
 )
-from services.quality_monitor.deadletter import Headers, dead_letter_headers, dlq_topic
 from services.quality_monitor.errors import CatalogUnavailableError
 from services.quality_monitor.metrics import (
     MonitorMetrics,
@@ -60,6 +57,9 @@ from services.quality_monitor.metrics import (
     Snapshot,
 )
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.deadletter import Headers, Source, dead_letter_headers, dlq_topic
+from streammesh.products.catalog import DataProductPublic
+from streammesh.serde import HEADER_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def producer_config(settings: MonitorSettings) -> dict[str, Any]:
 class Watched:
     """One product the monitor follows, and what it has seen of it."""
 
-    product: CatalogProduct
+    product: DataProductPublic
     resolver: SubjectResolver
     recorder: ProductRecorder
     freshness_ms: int | None
@@ -196,7 +196,7 @@ class _CatalogRead:
     (and of those, the ones with a leader for every partition), and whether each value subject
     could be read."""
 
-    products: tuple[CatalogProduct, ...]
+    products: tuple[DataProductPublic, ...]
     existing: frozenset[str]
     readable: frozenset[str]
     probed: Mapping[str, bool]
@@ -702,15 +702,16 @@ class QualityMonitor:
         """Send a failed record's dead letter; its headers are built only here."""
         assert outcome.failure is not None
         topic, partition = source
+        failure = outcome.failure
         headers = dead_letter_headers(
             message.headers(),
-            outcome.failure,
+            reason=failure.reason,
+            message=failure.message,
+            rules=failure.rules,
             product=product.ref,
             subject=product.product.value_subject,
             topic=topic,
-            partition=partition,
-            offset=offset,
-            timestamp_ms=timestamp_ms,
+            source=Source(partition, offset, timestamp_ms),
         )
         letter = (message.key(), message.value(), headers)
         self._send(
@@ -1007,7 +1008,7 @@ class QualityMonitor:
                     self._next_offsets[(topic, partition)] = position
 
 
-def _freshness_ms(product: CatalogProduct) -> int | None:
+def _freshness_ms(product: DataProductPublic) -> int | None:
     seconds = product.freshness_seconds
     return None if seconds is None else int(seconds * 1000)
 

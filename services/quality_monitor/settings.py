@@ -5,6 +5,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streammesh.settings import registry_client_config
+
 
 class MonitorSettings(BaseSettings):
     """Each field reads ``STREAMMESH_MONITOR_<FIELD>``; the description names its default."""
@@ -99,11 +101,11 @@ class MonitorSettings(BaseSettings):
 
     def registry_client_config(self) -> dict[str, str]:
         """The configuration of confluent's `SchemaRegistryClient` for this registry."""
-        config = {"url": self.registry_url}
+        secret = None
         if self.registry_username is not None:
             password = self.registry_password.get_secret_value() if self.registry_password else ""
-            config["basic.auth.user.info"] = f"{self.registry_username}:{password}"
-        return config
+            secret = SecretStr(f"{self.registry_username}:{password}")
+        return registry_client_config(self.registry_url, secret)
 
 
 @lru_cache

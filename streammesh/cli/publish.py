@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from streammesh.cli.common import console, err_console, open_mesh
 from streammesh.cli.output import ExitCode, OutputFormat, OutputOption, emit_json, fail
+from streammesh.deadletter import PayloadFormat
 from streammesh.sdk import (
     ContractViolation,
     JsonConverter,
@@ -176,15 +177,15 @@ def _publish_line(producer: ProductProducer, line: Line, summary: Summary, *, dl
     as it was read, so what the sender fixes and sends again is exactly what failed."""
     key: bytes | None = None  # the key only when it fitted the key schema
     if line.record is None:
-        refusal, fmt = Refusal((), (line.error or "not a record",)), "text"
+        refusal, fmt = Refusal((), (line.error or "not a record",)), PayloadFormat.TEXT
     else:
         try:
             producer.publish(line.record, key=line.key, headers=line.headers or None)
         except ContractViolation as exc:
-            refusal, fmt = Refusal(exc.rules, exc.reasons), "json"
+            refusal, fmt = Refusal(exc.rules, exc.reasons), PayloadFormat.JSON
             key = producer.serialize_key(line.key)
         except SdkError as exc:  # a key that does not fit the key schema
-            refusal, fmt = Refusal((), (str(exc),)), "json"
+            refusal, fmt = Refusal((), (str(exc),)), PayloadFormat.JSON
         else:
             summary.sent += 1
             return

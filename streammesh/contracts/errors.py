@@ -3,11 +3,12 @@
 from streammesh.errors import StreamMeshError
 
 
-class ContractError(StreamMeshError):
-    """Base of every error raised while compiling or evaluating data-contract rules."""
+class RuleError(StreamMeshError):
+    """Base of every error raised while compiling or evaluating data-contract rules (a
+    descriptor that does not fit its schema is `streammesh.products.ContractError`)."""
 
 
-class RuleCompileError(ContractError):
+class RuleCompileError(RuleError):
     """A rule's CEL expression does not compile."""
 
     def __init__(self, rule: str, expr: str, cause: str) -> None:
@@ -17,7 +18,7 @@ class RuleCompileError(ContractError):
         self.cause = cause
 
 
-class RuleEvaluationError(ContractError):
+class RuleEvaluationError(RuleError):
     """A CEL expression evaluated to a CEL error (missing field, no matching overload, ...)."""
 
     def __init__(self, expr: str, cause: str) -> None:

@@ -26,7 +26,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro.schema import expand_schema
 
 from streammesh.contracts.cel import CelRuleExpression, compile_rule_expression
-from streammesh.contracts.errors import ContractError, RuleEvaluationError
+from streammesh.contracts.errors import RuleError, RuleEvaluationError
 from streammesh.contracts.executor import field_transform
 from streammesh.contracts.fields import FieldPlan, compile_field_rule
 from streammesh.contracts.fused import FusedCheck, fuse
@@ -94,7 +94,7 @@ class RuleEvaluator:
 
     `domain_rules` are the `ruleSet.domainRules` entries as the registry returns them. CEL_FIELD
     rules walk the record by its Avro `schema` (a registered `Schema`, whose metadata tags then
-    count too, or the schema text); without one they raise `ContractError`. Expressions are
+    count too, or the schema text); without one they raise `RuleError`. Expressions are
     compiled here, so a rule that does not compile fails at construction.
 
     CEL_FIELD rules are also resolved against the schema here (`streammesh.contracts.fields`), so
@@ -149,7 +149,7 @@ class RuleEvaluator:
         if self._field_rules:
             if self._target.schema_str is None:
                 names = ", ".join(c.violation.rule_name for c in self._field_rules)
-                raise ContractError(f"CEL_FIELD rules ({names}) need the record's Avro schema")
+                raise RuleError(f"CEL_FIELD rules ({names}) need the record's Avro schema")
             parsed = parse_schema_with_repo(self._target.schema_str, {})
             self._schema = expand_schema(parsed)
             self._inline_tags = get_inline_tags(parsed)

@@ -15,8 +15,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField, SerializationContext
+from pydantic import SecretStr
 
 from streammesh.serde import AvroDeserializer
+from streammesh.settings import registry_client_config
 
 CLTV_TOPIC = "marketing.customer_lifetime_value.v1"
 SEGMENT_TOPIC = "marketing.cltv_by_segment.v1"
@@ -50,7 +52,7 @@ class Observer:
             {"bootstrap.servers": bootstrap_servers, "group.id": "_streammesh.demo.offsets"}
         )
         self._registry = SchemaRegistryClient(
-            {"url": registry_url, "basic.auth.user.info": registry_user_info}
+            registry_client_config(registry_url, SecretStr(registry_user_info))
         )
         self._bootstrap = bootstrap_servers
         self.customers: dict[str, dict[str, Any]] = {}

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
+from streammesh.deadletter import dlq_topic
 from streammesh.products.avro import AvroSchema, iter_fields, parse_avro
 from streammesh.products.descriptor import Descriptor, OnFailure, QualityRule
 from streammesh.products.errors import ContractError
@@ -98,7 +99,7 @@ def compile_rule(rule: QualityRule, descriptor: Descriptor, schema: AvroSchema) 
     """One quality rule as a Confluent `domainRules` entry."""
     params = dict(rule.params)
     if rule.on_failure is OnFailure.DLQ:
-        params.setdefault(DLQ_TOPIC_PARAM, f"{descriptor.topic.name}.dlq")
+        params.setdefault(DLQ_TOPIC_PARAM, dlq_topic(descriptor.topic.name))
     if rule.field is not None:
         field = schema.fields.get(rule.field)
         if field is None:

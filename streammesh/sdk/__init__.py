@@ -5,6 +5,7 @@ every record (Avro shape and the product's CEL quality rules) before sending, it
 decodes records, and `apply_topics` makes a descriptor's topics exist as it says.
 """
 
+from streammesh.deadletter import dlq_topic
 from streammesh.sdk.catalog import CatalogClient, Product, parse_product
 from streammesh.sdk.consumer import ProductConsumer, Record
 from streammesh.sdk.convert import JsonConverter, RecordConversionError, to_json
@@ -19,7 +20,14 @@ from streammesh.sdk.errors import (
 )
 from streammesh.sdk.mesh import Mesh, register_native_rules
 from streammesh.sdk.producer import DeliveryReport, Outcome, ProductProducer, Refusal
-from streammesh.sdk.topics import TopicChange, TopicPlan, apply_topics, dlq_topic, plan_topics
+from streammesh.sdk.topics import (
+    TopicChange,
+    TopicPlan,
+    TopicSpec,
+    apply_topics,
+    ensure_topics,
+    plan_topics,
+)
 
 __all__ = [
     "CatalogClient",
@@ -42,8 +50,10 @@ __all__ = [
     "TopicChange",
     "TopicChangeRefused",
     "TopicPlan",
+    "TopicSpec",
     "apply_topics",
     "dlq_topic",
+    "ensure_topics",
     "parse_product",
     "plan_topics",
     "register_native_rules",

@@ -7,9 +7,9 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
-from streammesh.products.descriptor import Descriptor, ProductRef, Status
+from streammesh.products.catalog import DataProductPublic
+from streammesh.products.descriptor import Descriptor
 from streammesh.sdk.errors import (
     CatalogError,
     ProductNotFoundError,
@@ -48,35 +48,8 @@ def parse_product(text: str, major: int | None = None) -> tuple[str, str, int | 
     return match["domain"], match["name"], written if written is not None else major
 
 
-class Product(BaseModel):
-    """A product as the catalog describes it (`DataProductPublic`)."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    ref: str
-    domain: str
-    name: str
-    major: int
-    status: Status
-    descriptor: Descriptor
-    value_subject: str = Field(alias="valueSubject")
-    key_subject: str | None = Field(default=None, alias="keySubject")
-    value_schema_id: int = Field(alias="valueSchemaId")
-    value_version: int = Field(alias="valueVersion")
-    key_schema_id: int | None = Field(default=None, alias="keySchemaId")
-    key_version: int | None = Field(default=None, alias="keyVersion")
-    registered_at: int = Field(alias="registeredAt")
-    updated_at: int = Field(alias="updatedAt")
-    downstream: list[str] = []
-    warnings: list[str] = []
-
-    @property
-    def topic(self) -> str:
-        return self.descriptor.topic.name
-
-    @property
-    def product_ref(self) -> ProductRef:
-        return ProductRef(self.domain, self.name, self.major)
+#: A product as the catalog describes it.
+Product = DataProductPublic
 
 
 class CatalogClient:

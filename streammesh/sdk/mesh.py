@@ -18,7 +18,7 @@ from streammesh.sdk.consumer import ProductConsumer
 from streammesh.sdk.errors import CatalogError
 from streammesh.sdk.producer import DeliveryCallback, OnInvalid, ProductProducer
 from streammesh.sdk.topics import TopicPlan, apply_topics
-from streammesh.settings import MeshSettings, get_mesh_settings
+from streammesh.settings import MeshSettings, get_mesh_settings, registry_client_config
 
 #: Producer defaults: batch for a few milliseconds, never duplicate or reorder on retry.
 PRODUCER_DEFAULTS: Mapping[str, Any] = {
@@ -68,10 +68,10 @@ class Mesh:
     def registry(self) -> SchemaRegistryClient:
         """confluent's registry client, the one its serdes and ours take."""
         if self._registry is None:
-            conf: dict[str, Any] = {"url": self.settings.registry_url}
-            if self._user_info is not None:
-                conf["basic.auth.user.info"] = self._user_info
-            self._registry = SchemaRegistryClient(conf)
+            config = registry_client_config(
+                self.settings.registry_url, self.settings.registry_user_info
+            )
+            self._registry = SchemaRegistryClient(config)
         return self._registry
 
     @property

@@ -17,34 +17,15 @@ from typing import Any, Literal, Self
 
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.schema_registry import RegisteredSchema
-from confluent_kafka.schema_registry.common.serde import (
-    DLQ_RULE_EXCEPTION_HEADER,
-    DLQ_RULE_MODE_HEADER,
-    DLQ_RULE_NAME_HEADER,
-    DLQ_RULE_SUBJECT_HEADER,
-    DLQ_RULE_TOPIC_HEADER,
-)
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from streammesh.contracts import RuleEvaluator
+from streammesh.deadletter import PayloadFormat, Reason, dead_letter_headers, dlq_topic
 from streammesh.sdk.catalog import Product
 from streammesh.sdk.convert import to_json
 from streammesh.sdk.errors import ContractViolation, SdkError
-from streammesh.sdk.topics import dlq_topic
+from streammesh.sdk.produce import produce
 from streammesh.serde import AvroSerializer, SchemaRegistry, SerdeError
-
-#: Headers of a dead-lettered record: Confluent's DLQ action names where they mean the same
-#: (`__rule.name`, `__rule.mode`, `__rule.subject`, `__rule.topic`, `__rule.exception`), and
-#: `__streammesh.*` as the quality monitor writes them, so one tool reads both kinds of letters.
-DLQ_REASON_HEADER = "__streammesh.reason"
-DLQ_RULES_HEADER = "__streammesh.rules"
-DLQ_PRODUCT_HEADER = "__streammesh.product"
-#: `avro` (the value in the product's wire format), `json` (it did not fit the schema) or
-#: `text` (input that never became a record, as `streammesh publish --dlq` read it).
-DLQ_FORMAT_HEADER = "__streammesh.format"
-#: `__streammesh.reason` values: the quality monitor's names for the same failures.
-REASON_RULE_VIOLATION = "rule_violation"
-REASON_SCHEMA_MISMATCH = "undecodable"
 
 OnInvalid = Literal["raise", "dlq"]
 Headers = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
@@ -184,9 +165,9 @@ class ProductProducer:
             return Outcome.SENT
         if self._on_invalid == "raise":
             raise ContractViolation(self.product.ref, refusal.reasons, refusal.rules)
-        fmt = "avro"
+        fmt = PayloadFormat.AVRO
         if payload is None:  # it does not fit the Avro schema: keep it readable as JSON
-            fmt = "json"
+            fmt = PayloadFormat.JSON
             payload = json.dumps(to_json(record), sort_keys=True).encode()
         return self.dead_letter(
             payload,
@@ -203,7 +184,7 @@ class ProductProducer:
         payload: bytes,
         refusal: Refusal,
         *,
-        fmt: str,
+        fmt: PayloadFormat,
         key: bytes | None = None,
         headers: Headers | None = None,
         timestamp: datetime | int | None = None,
@@ -211,24 +192,20 @@ class ProductProducer:
     ) -> Outcome:
         """Send `payload` to the product's dead-letter topic with headers saying why.
 
-        `fmt` names what the payload is (`avro`, `json` or `text`), so a reader can decode it;
+        `fmt` names what the payload is (Avro, JSON or text), so a reader can decode it;
         `publish` calls this for refused records with `on_invalid="dlq"`, and a caller can send
         input that never became a record (a line that is not JSON) the same way.
         """
-        dlq_headers = _headers(headers)
-        if refusal.rules:  # Confluent's serdes read __rule.name as "this rule already failed"
-            dlq_headers.append((DLQ_RULE_NAME_HEADER, refusal.rules[0].encode()))
-            dlq_headers.append((DLQ_RULE_MODE_HEADER, b"WRITE"))
-        reason = REASON_RULE_VIOLATION if refusal.rules else REASON_SCHEMA_MISMATCH
-        dlq_headers += [
-            (DLQ_RULE_SUBJECT_HEADER, self.product.value_subject.encode()),
-            (DLQ_RULE_TOPIC_HEADER, self.topic.encode()),
-            (DLQ_RULE_EXCEPTION_HEADER, "; ".join(refusal.reasons).encode()),
-            (DLQ_REASON_HEADER, reason.encode()),
-            (DLQ_RULES_HEADER, ",".join(refusal.rules).encode()),
-            (DLQ_PRODUCT_HEADER, self.product.ref.encode()),
-            (DLQ_FORMAT_HEADER, fmt.encode()),
-        ]
+        dlq_headers = dead_letter_headers(
+            _headers(headers),
+            reason=Reason.RULE_VIOLATION if refusal.rules else Reason.UNDECODABLE,
+            message="; ".join(refusal.reasons),
+            rules=refusal.rules,
+            product=self.product.ref,
+            subject=self.product.value_subject,
+            topic=self.topic,
+            fmt=fmt,
+        )
         callback = self._callback(on_delivery)
         self._produce(self.dlq_topic, payload, key, dlq_headers, _millis(timestamp), callback)
         self.dead_lettered += 1
@@ -259,20 +236,15 @@ class ProductProducer:
         timestamp: int,
         callback: Callable[[KafkaError | None, Message], None],
     ) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    headers=headers or None,
-                    timestamp=timestamp,
-                    on_delivery=callback,
-                )
-            except BufferError:  # the local queue is full: serve reports until there is room
-                self._producer.poll(0.1)
-                continue
-            break
+        produce(
+            self._producer,
+            topic,
+            value,
+            key,
+            headers=headers or None,
+            timestamp=timestamp,
+            on_delivery=callback,
+        )
         self._producer.poll(0)
 
     def _callback(

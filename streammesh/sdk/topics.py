@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -24,18 +24,12 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from streammesh.products.descriptor import CleanupPolicy, Descriptor
+from streammesh.deadletter import dlq_config, dlq_topic
+from streammesh.products.descriptor import Descriptor
 from streammesh.sdk.errors import SdkError, TopicChangeRefused
 
 #: The topic configs a descriptor decides; every other config is left as it is.
 MANAGED_CONFIGS = ("cleanup.policy", "retention.ms")
-#: Retention of a dead-letter topic whose product keeps records forever: 30 days.
-DLQ_DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000
-
-
-def dlq_topic(topic: str) -> str:
-    """The dead-letter topic of a product topic."""
-    return f"{topic}.dlq"
 
 
 @dataclass(frozen=True)
@@ -99,22 +93,22 @@ class TopicPlan:
 def topic_specs(descriptor: Descriptor) -> list[TopicSpec]:
     """The product topic and its dead-letter topic, as the descriptor wants them."""
     topic = descriptor.topic
-    retention = topic.retention_ms
     product = TopicSpec(
         topic.name,
         topic.partitions,
-        {"cleanup.policy": topic.cleanup_policy.value, "retention.ms": str(retention)},
+        {"cleanup.policy": topic.cleanup_policy.value, "retention.ms": str(topic.retention_ms)},
     )
-    # Dead letters are events to inspect, never a table: always `delete`, finite retention.
-    dlq_retention = retention
-    if topic.cleanup_policy is CleanupPolicy.COMPACT or retention < 0:
-        dlq_retention = DLQ_DEFAULT_RETENTION_MS
-    dlq = TopicSpec(
-        dlq_topic(topic.name),
-        topic.partitions,
-        {"cleanup.policy": CleanupPolicy.DELETE.value, "retention.ms": str(dlq_retention)},
+    return [product, dlq_spec(topic.name, topic.partitions, product.config)]
+
+
+def dlq_spec(topic: str, partitions: int, config: Mapping[str, str]) -> TopicSpec:
+    """The dead-letter topic of `topic`, a topic with `partitions` and `config`: as many
+    partitions, and the configs of `streammesh.deadletter.dlq_config`."""
+    return TopicSpec(
+        dlq_topic(topic),
+        partitions,
+        dlq_config(config.get("cleanup.policy", "delete"), int(config.get("retention.ms", -1))),
     )
-    return [product, dlq]
 
 
 def plan_topic(
@@ -258,6 +252,43 @@ def apply_topics(
         execute_plan(admin, plan, timeout=timeout)
         _await_applied(admin, specs, grow_partitions, timeout)
     return plan
+
+
+def ensure_topics(
+    admin: AdminClient,
+    specs: Iterable[TopicSpec],
+    *,
+    replication_factor: int = -1,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Create the topics of `specs` that do not exist yet, and wait for their leaders; returns
+    the names created. Existing topics are left as they are (`apply_topics` changes those).
+
+    Several processes may ensure the same topics at once (two workers starting together):
+    a topic another one created in between counts as there.
+    """
+    specs = list(specs)
+    current = describe_topics(admin, [s.name for s in specs], timeout)
+    missing = [s for s in specs if current[s.name] is None]
+    if not missing:
+        return []
+    new = [
+        NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config)) for s in missing
+    ]
+    created: list[str] = []
+    try:
+        for name, future in admin.create_topics(new, operation_timeout=timeout).items():
+            try:
+                future.result(timeout=timeout)
+                created.append(name)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+    except KafkaException as exc:
+        raise SdkError(f"Kafka refused to create a topic: {exc.args[0]}") from exc
+    # A worker that subscribes before the metadata shows leaders ignores the topic for good.
+    _await_leaders(admin, [s.name for s in missing], timeout)
+    return created
 
 
 def _await_applied(

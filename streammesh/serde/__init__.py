@@ -1,6 +1,6 @@
 """Avro serdes in the Confluent wire format, interchangeable with confluent-kafka's own."""
 
-from streammesh.serde.avro import AvroDeserializer, AvroSerializer, header
+from streammesh.serde.avro import AvroDeserializer, AvroSerializer
 from streammesh.serde.errors import (
     RecordMismatchError,
     RegistryLookupError,
@@ -11,8 +11,11 @@ from streammesh.serde.errors import (
     UnknownSchemaIdError,
 )
 from streammesh.serde.registry import SchemaId, SchemaRegistry, SubjectNameStrategy
+from streammesh.serde.wire import HEADER_SIZE, MAGIC_BYTE, header, schema_id_of
 
 __all__ = [
+    "HEADER_SIZE",
+    "MAGIC_BYTE",
     "AvroDeserializer",
     "AvroSerializer",
     "RecordMismatchError",
@@ -26,4 +29,5 @@ __all__ = [
     "UnknownMagicByteError",
     "UnknownSchemaIdError",
     "header",
+    "schema_id_of",
 ]

@@ -6,7 +6,6 @@ binary body. Both classes are drop-in replacements for confluent-kafka's `AvroSe
 """
 
 import json
-import struct
 from collections.abc import Callable, Mapping, Sequence
 from io import BytesIO
 from typing import Any, cast
@@ -29,25 +28,16 @@ from streammesh.serde.errors import (
     SerdeConfigError,
     SerdeError,
     TruncatedPayloadError,
-    UnknownMagicByteError,
     UnknownSchemaIdError,
 )
 from streammesh.serde.registry import SchemaId, SchemaRegistry, SubjectNameStrategy
-
-MAGIC_BYTE = 0
-HEADER_SIZE = 5
-_HEADER = struct.Struct(">BI")
+from streammesh.serde.wire import HEADER_SIZE, header, schema_id_of
 
 # (header, parsed writer schema, writes raw bytes)
 _Route = tuple[bytes, AvroSchema, bool]
 # (header, parsed writer schema, parsed reader schema or None, reads raw bytes,
 #  the writer's plain twin and its restorer when logical conversions are deferred)
 _Plan = tuple[bytes, AvroSchema, AvroSchema | None, bool, AvroSchema | None, Restorer | None]
-
-
-def header(schema_id: SchemaId) -> bytes:
-    """The 5-byte Confluent wire-format header for `schema_id`."""
-    return _HEADER.pack(MAGIC_BYTE, schema_id)
 
 
 def as_schema(schema: str | Schema) -> Schema:
@@ -246,13 +236,7 @@ class AvroDeserializer(Deserializer):
         return record
 
     def _plan(self, data: bytes) -> _Plan:
-        if len(data) < HEADER_SIZE:
-            raise TruncatedPayloadError(
-                f"payload of {len(data)} bytes is shorter than the {HEADER_SIZE}-byte header"
-            )
-        magic, schema_id = _HEADER.unpack_from(data)
-        if magic != MAGIC_BYTE:
-            raise UnknownMagicByteError(magic)
+        schema_id = schema_id_of(data)
         plan = self._plans.get(schema_id)
         if plan is None:
             try:

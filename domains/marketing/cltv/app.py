@@ -38,11 +38,6 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.common.serde import (
-    DLQ_RULE_EXCEPTION_HEADER,
-    DLQ_RULE_SUBJECT_HEADER,
-    DLQ_RULE_TOPIC_HEADER,
-)
 from confluent_kafka.serialization import MessageField
 from faust.serializers.codecs import Codec
 from faust.transport.producer import ProducerBuffer
@@ -68,13 +63,8 @@ from domains.marketing.cltv.metrics import register as register_metrics
 from domains.marketing.cltv.model import CltvModel, load_model
 from domains.marketing.cltv.producer import DirectProducer
 from domains.marketing.cltv.settings import CltvSettings
+from streammesh.deadletter import PayloadFormat, Reason, dead_letter_headers, dlq_config, dlq_topic
 from streammesh.sdk.convert import to_json
-from streammesh.sdk.producer import (
-    DLQ_FORMAT_HEADER,
-    DLQ_REASON_HEADER,
-    REASON_SCHEMA_MISMATCH,
-)
-from streammesh.sdk.topics import DLQ_DEFAULT_RETENTION_MS, dlq_topic
 from streammesh.serde import (
     AvroDeserializer,
     AvroSerializer,
@@ -213,13 +203,14 @@ class ProductWriter:
 
     def _dead_letter(self, key: bytes, value: Mapping[str, object], error: Exception) -> None:
         log.error("%s: a record for %r does not fit the product schema: %s", self.topic, key, error)
-        headers: list[tuple[str, str | bytes | None]] = [
-            (DLQ_RULE_TOPIC_HEADER, self.topic.encode()),
-            (DLQ_RULE_SUBJECT_HEADER, f"{self.topic}-value".encode()),
-            (DLQ_RULE_EXCEPTION_HEADER, str(error).encode()),
-            (DLQ_REASON_HEADER, REASON_SCHEMA_MISMATCH.encode()),
-            (DLQ_FORMAT_HEADER, b"json"),
-        ]
+        headers = dead_letter_headers(
+            None,
+            reason=Reason.UNDECODABLE,
+            message=str(error),
+            topic=self.topic,
+            subject=f"{self.topic}-value",
+            fmt=PayloadFormat.JSON,
+        )
         # json, not orjson: an integer past 64 bits (one reason a record may not fit) is kept
         payload = json.dumps({name: to_json(item) for name, item in value.items()}).encode()
         self.direct.produce(dlq_topic(self.topic), key, payload, headers=headers)
@@ -248,7 +239,7 @@ def internal_topics(settings: CltvSettings) -> dict[str, dict[str, str]]:
     the dead-letter topics of the two products it writes (`ProductWriter.write`), which
     `streammesh apply` makes too; without one, a dead letter would stop the worker."""
     compact = {"cleanup.policy": "compact"}
-    letters = {"cleanup.policy": "delete", "retention.ms": str(DLQ_DEFAULT_RETENTION_MS)}
+    letters = dlq_config("compact", -1)  # both products are compacted tables
     return {
         partials_topic_name(settings): {},
         f"{settings.app_id}-state-changelog": compact,

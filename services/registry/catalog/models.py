@@ -6,7 +6,21 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streammesh.products.catalog import DataProductPublic, StoredProduct
 from streammesh.products.descriptor import Descriptor, Status
+
+__all__ = [
+    "DataProductCreate",
+    "DataProductPublic",
+    "DeprecateRequest",
+    "ImpactReport",
+    "ImpactRequest",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
+    "RetireRequest",
+    "StoredProduct",
+]
 
 
 class _Body(BaseModel):
@@ -19,30 +33,6 @@ class DataProductCreate(_Body):
     descriptor: Descriptor
     value_schema: str = Field(alias="valueSchema")
     key_schema: str | None = Field(default=None, alias="keySchema")
-
-
-class StoredProduct(_Body):
-    """What the log holds for one major line of a product."""
-
-    descriptor: Descriptor
-    value_schema_id: int = Field(alias="valueSchemaId")
-    value_version: int = Field(alias="valueVersion")
-    key_schema_id: int | None = Field(default=None, alias="keySchemaId")
-    key_version: int | None = Field(default=None, alias="keyVersion")
-    registered_at: int = Field(alias="registeredAt")
-    updated_at: int = Field(alias="updatedAt")
-
-
-class DataProductPublic(StoredProduct):
-    ref: str
-    domain: str
-    name: str
-    major: int
-    status: Status
-    value_subject: str = Field(alias="valueSubject")
-    key_subject: str | None = Field(default=None, alias="keySubject")
-    downstream: list[str] = []
-    warnings: list[str] = []
 
 
 class LineageNode(_Body):

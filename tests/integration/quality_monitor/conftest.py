@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from confluent_kafka.admin import AdminClient, NewTopic
 from fastavro import parse_schema, schemaless_writer
 
-from services.quality_monitor.checks import Reason
+from streammesh.deadletter import Reason
 from streammesh.products.loader import load_descriptor
 from streammesh.serde import SchemaId, header
 from tests.conftest import RegistryFactory

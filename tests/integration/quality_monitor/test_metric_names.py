@@ -12,8 +12,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.quality_monitor.app import create_app
-from services.quality_monitor.checks import Reason
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.deadletter import Reason
 from streammesh.testing.servers import serve_in_thread
 from tests.integration.quality_monitor.conftest import (
     NOW,

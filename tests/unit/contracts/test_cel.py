@@ -1,5 +1,5 @@
 """`CelProgram` binds decoded Avro values as confluent's executor does, compiles each
-expression once, and turns CEL errors into `ContractError`s."""
+expression once, and turns CEL errors into `RuleError`s."""
 
 import enum
 import uuid

@@ -4,7 +4,7 @@ failed CONDITION as a `RuleViolation` carrying its rule, text and failure action
 import pytest
 from confluent_kafka.schema_registry import Metadata, MetadataTags, Schema
 
-from streammesh.contracts import ContractError, RuleCompileError, RuleEvaluator, RuleViolation
+from streammesh.contracts import RuleCompileError, RuleError, RuleEvaluator, RuleViolation
 from streammesh.errors import StreamMeshError
 from tests.unit.contracts.conftest import cel_rule
 from tests.unit.contracts.corpus import ORDER_SCHEMA_STR, TWO_CLAUSE, order
@@ -103,13 +103,13 @@ def test_a_rule_that_does_not_compile_fails_construction_naming_it() -> None:
     with pytest.raises(RuleCompileError, match=r"rule 'broken'.*Syntax error") as caught:
         RuleEvaluator([cel_rule("broken", "message.amount >")])
 
-    assert isinstance(caught.value, ContractError)
+    assert isinstance(caught.value, RuleError)
     assert isinstance(caught.value, StreamMeshError)
     assert caught.value.rule == "broken"
 
 
 def test_field_rules_need_the_schema() -> None:
-    with pytest.raises(ContractError, match="pii"):
+    with pytest.raises(RuleError, match="pii"):
         RuleEvaluator([cel_rule("pii", "value.size() > 3", "CEL_FIELD")])
 
 

@@ -12,12 +12,9 @@ from typing import Any
 from confluent_kafka.schema_registry import Schema
 from fastavro import parse_schema, schemaless_writer
 
-from services.quality_monitor.checks import (
-    Reason,
-    Unresolved,
-    WriterSchema,
-)
+from services.quality_monitor.checks import Unresolved, WriterSchema
 from streammesh.contracts import RuleEvaluator
+from streammesh.deadletter import Reason
 from streammesh.products import compile_contract, load_descriptor
 from streammesh.serde import SchemaId, header
 

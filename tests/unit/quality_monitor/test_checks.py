@@ -11,14 +11,14 @@ import pytest
 from fastavro import schemaless_writer
 
 from services.quality_monitor.checks import (
-    HEADER_SIZE,
     EventTimeField,
     EventTimeLimits,
-    Reason,
     check_record,
     event_time_field,
     to_millis,
 )
+from streammesh.deadletter import Reason
+from streammesh.serde import HEADER_SIZE
 from tests.unit.quality_monitor.samples import (
     NOW,
     NOW_MS,

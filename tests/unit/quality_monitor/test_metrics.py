@@ -6,8 +6,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_l
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.quality_monitor import metrics as names
-from services.quality_monitor.checks import Failure, Outcome, Reason
+from services.quality_monitor.checks import Failure, Outcome
 from services.quality_monitor.metrics import MonitorMetrics, ProductGauges, Snapshot
+from streammesh.deadletter import Reason
 from streammesh.testing.metrics import samples
 
 

@@ -15,7 +15,6 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, T
 from prometheus_client import CollectorRegistry
 
 from services.quality_monitor import monitor as monitor_module
-from services.quality_monitor.catalog import CatalogProduct
 from services.quality_monitor.checks import EventTimeLimits, check_record
 from services.quality_monitor.metrics import DEAD_LETTERS, MonitorMetrics
 from services.quality_monitor.monitor import (
@@ -26,6 +25,7 @@ from services.quality_monitor.monitor import (
     tune_garbage_collector,
 )
 from services.quality_monitor.settings import MonitorSettings
+from streammesh.products.catalog import DataProductPublic
 from streammesh.testing.metrics import samples
 from tests.unit.quality_monitor.samples import (
     NOW,
@@ -165,8 +165,18 @@ def monitor_factory(registry: CollectorRegistry) -> Iterator[Callable[..., Quali
         metrics = MonitorMetrics(registry)
         made.append(metrics)
         monitor = QualityMonitor(MonitorSettings.model_validate(overrides), metrics)
-        product = CatalogProduct(
-            ref=REF, descriptor=ORDERS, value_subject=f"{TOPIC}-value", value_version=3
+        product = DataProductPublic(
+            ref=REF,
+            domain=ORDERS.domain,
+            name=ORDERS.name,
+            major=ORDERS.major,
+            status=ORDERS.status,
+            descriptor=ORDERS,
+            value_subject=f"{TOPIC}-value",
+            value_schema_id=1,
+            value_version=3,
+            registered_at=0,
+            updated_at=0,
         )
         monitor._watched = {
             TOPIC: Watched(product, Resolver(), metrics.recorder(REF), freshness_ms=None)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from services.quality_monitor import metrics as names
-from services.quality_monitor.checks import Failure, Outcome, Reason
+from services.quality_monitor.checks import Failure, Outcome
 from services.quality_monitor.metrics import MonitorMetrics, ProductGauges, Snapshot
 from services.quality_monitor.monitor import ProductStatus
 from services.quality_monitor.workers import (
@@ -21,6 +21,7 @@ from services.quality_monitor.workers import (
     retired,
     retired_together,
 )
+from streammesh.deadletter import Reason
 from streammesh.testing.metrics import samples
 
 REF = "sales.orders.v1"

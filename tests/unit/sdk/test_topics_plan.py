@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from streammesh.deadletter import DEFAULT_RETENTION_MS
 from streammesh.products import load_descriptor
 from streammesh.products.descriptor import CleanupPolicy
 from streammesh.sdk.topics import (
-    DLQ_DEFAULT_RETENTION_MS,
     ChangeKind,
     TopicSpec,
     TopicState,
@@ -74,6 +74,6 @@ def test_specs_of_a_product_and_its_dead_letter_topic() -> None:
     assert product.config["cleanup.policy"] == CleanupPolicy.COMPACT.value
     assert dlq.config == {
         "cleanup.policy": "delete",
-        "retention.ms": str(DLQ_DEFAULT_RETENTION_MS),
+        "retention.ms": str(DEFAULT_RETENTION_MS),
     }
     assert plan_topics([product, dlq], {}).changes[1].topic == "customers.profiles.v1.dlq"
