@@ -12,66 +12,41 @@ fail and why, so violations and their messages are those of the rules evaluated 
 Rules that read `now` stay out: each evaluation binds its own `now`.
 
 Many records at once (`FusedCheck.suspects`) share even that evaluation: one `filter` over the
-batch names the records the conjunction does not clear. A field rule's body over one value is a
-pure function of that value, so its verdict per value is kept (a bounded memo, one table per
-Python type, so `1`, `1.0` and `True` stay apart) and each distinct value is evaluated once.
-So is a message rule's that reads one field only (`message.amount >= 0.0`, or only its size,
-`size(message.line_items) > 0`): when every message rule does, a record whose field values are
-all known to pass skips the evaluation; the values of the records the `filter` clears are
-learnt from it, at no cost of their own.
-
-Over a batch, values are told apart field by field rather than record by record: each body's
-values of the whole batch are gathered at once (`FieldPlan.gather_columns`) and their distinct
-values looked up in its memo as a set; a one-field message rule is rewritten over a list of its
-field's values (`message.amount >= 0.0` becomes a `filter` over the amounts), so the values it
-does not know are evaluated without binding their records. Where values seldom repeat, the
-message memo is left aside for a while and every value evaluated: cheaper than looking them up.
+batch names the records the conjunction does not clear. What is known of values that passed
+(`streammesh.contracts.memo`) spares more: a record whose values the memos all clear skips the
+evaluation, and each distinct value is evaluated once. The check keeps one memo per body and
+asks it; which values can be kept, and the message-rule memos, are that module's.
 """
 
-import math
 import re
-from collections.abc import Hashable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Final, final
 
-from streammesh.contracts.cel import (
-    PLAIN_TYPES,
-    CelProgram,
-    CelRuleExpression,
-    bound_field,
-    to_cel,
-    with_field_as,
-)
+from streammesh.contracts.cel import CelProgram, CelRuleExpression, to_cel
 from streammesh.contracts.errors import RuleCompileError, RuleEvaluationError
-from streammesh.contracts.fields import FieldBody, FieldPlan
+from streammesh.contracts.fields import FieldPlan
+from streammesh.contracts.memo import (
+    CANDIDATES,
+    CHUNK,
+    EXACT_TYPES,
+    MEMO_LIMIT,
+    MEMO_TYPES,
+    RESERVED,
+    Memo,
+    MessageMemo,
+    compiled,
+    learner,
+    memoizable,
+    message_memo,
+    recall,
+)
 
 __all__ = ["FusedCheck", "fuse"]
 
 _NOW: Final = re.compile(r"\bnow\b")
 _VALUES: Final = "__streammesh_fused_"
-_RESERVED: Final = "__streammesh_"
 _BATCH: Final = "__streammesh_batch"
 _INDEX: Final = "__streammesh_index"
-_CANDIDATES: Final = "__streammesh_candidates"
-_VALUE_LIST: Final = "__streammesh_values"
-_INDEXES: Final = "__streammesh_indexes"
-_ROW: Final = "__streammesh_row"
-# Types whose equal values bind to equal CEL values; floats only away from 0.0 (-0.0 equals it)
-# and NaN (equal to nothing).
-_MEMO_TYPES: Final = (str, int, bytes, bool, float, type(None))
-# Memo types whose values are always kept: a batch's values of these are told apart as sets.
-_EXACT_TYPES: Final = frozenset({str, int, bytes, bool, type(None)})
-_MEMO_LIMIT: Final = 4096
-# A message memo judged on a batch of at least this many records, and left aside for this many
-# batches when it knew fewer than half (`_MessageMemo.failing`).
-_MEMO_TRIAL: Final = 64
-_UNMEMOIZED_BATCHES: Final = 15  # values per body and type; a full table starts again empty
-# On a CEL error (which `filter` spreads to the whole batch) the batch is split in chunks of
-# this size, and a chunk that errors again is checked record by record.
-_CHUNK: Final = 32
-
-Memo = dict[type, dict[object, bool]]
-_ABSENT: Final = object()  # the memo key of a record without the field
 
 
 @final
@@ -96,7 +71,7 @@ class FusedCheck:
         plans: tuple[FieldPlan, ...],
         slots: int,
         batch: tuple[CelProgram, CelProgram | None] | None = None,
-        message_memos: tuple["_MessageMemo", ...] | None = None,
+        message_memos: tuple[MessageMemo, ...] | None = None,
     ) -> None:
         self._program = program
         # One per message rule taken, when each reads a single field; else None.
@@ -111,8 +86,8 @@ class FusedCheck:
             self._batch, self._messages_batch = batch
         bodies = {body.slot: body for plan in plans for body in plan.bodies}
         self._bodies = tuple(bodies[slot] for slot in range(slots))
-        self._learners = tuple(_learner(body) for body in self._bodies)
-        self._memos: tuple[Memo, ...] = tuple({kind: {} for kind in _MEMO_TYPES} for _ in bodies)
+        self._learners = tuple(learner(body) for body in self._bodies)
+        self._memos: tuple[Memo, ...] = tuple({kind: {} for kind in MEMO_TYPES} for _ in bodies)
 
     def passes(self, record: dict[str, object]) -> bool:
         sink: list[list[object]] = [[] for _ in range(self._slots)]
@@ -195,7 +170,7 @@ class FusedCheck:
         if not column:
             return set()
         kinds = set(map(type, column))
-        if not kinds <= _EXACT_TYPES:
+        if not kinds <= EXACT_TYPES:
             return None
         memo = self._memos[slot]
         failing: set[tuple[type, object]] = set()
@@ -298,7 +273,7 @@ class FusedCheck:
                 if not plan.gather(record, sink):
                     passed = False
                     break
-            verdict = _recall(memos, sink, unknown) if passed else False
+            verdict = recall(memos, sink, unknown) if passed else False
             if verdict is None:
                 unsure.append((index, record, sink))
             elif verdict:
@@ -319,7 +294,7 @@ class FusedCheck:
             for value in values:
                 table = memo.get(type(value))
                 verdict = None if table is None else table.get(value)
-                if verdict is None or not _memoizable(value):
+                if verdict is None or not memoizable(value):
                     rest.append(to_cel(value))
                 elif not verdict:
                     return None
@@ -335,7 +310,7 @@ class FusedCheck:
         if learner is not None:
             candidates = [{"v": to_cel(v), "i": n} for n, v in enumerate(values)]
             try:
-                found = learner.run({_CANDIDATES: candidates})
+                found = learner.run({CANDIDATES: candidates})
             except RuleEvaluationError:
                 found = None  # some value gives an error: each is asked on its own
             if isinstance(found, list):
@@ -343,7 +318,7 @@ class FusedCheck:
         for n, value in enumerate(values):
             clears = body.passes_all([value]) if failing is None else n not in failing
             table = memo[type(value)]
-            if len(table) >= _MEMO_LIMIT:
+            if len(table) >= MEMO_LIMIT:
                 table.clear()
             table[value] = clears
 
@@ -355,8 +330,8 @@ class FusedCheck:
         try:
             found = program.run({_BATCH: elements})
         except RuleEvaluationError:
-            if len(elements) > _CHUNK:
-                chunks = [elements[n : n + _CHUNK] for n in range(0, len(elements), _CHUNK)]
+            if len(elements) > CHUNK:
+                chunks = [elements[n : n + CHUNK] for n in range(0, len(elements), CHUNK)]
                 return [n for chunk in chunks for n in FusedCheck._failing(program, chunk)]
             return [n for element in elements for n in _failing_one(program, element)]
         assert isinstance(found, list)
@@ -371,212 +346,6 @@ def _failing_one(program: CelProgram, element: dict[str, object]) -> list[int]:
     except RuleEvaluationError:
         return [index]
     return [index] if found else []
-
-
-def _recall(
-    memos: tuple[Memo, ...],
-    sink: list[list[object]],
-    unknown: list[dict[tuple[type, object], object]],
-) -> bool | None:
-    """Whether the memos clear every value of `sink`: False when one fails, None when some
-    are not known (those that can be kept are added to `unknown`)."""
-    certain = True
-    for slot, values in enumerate(sink):
-        memo = memos[slot]
-        for value in values:
-            table = memo.get(type(value))
-            verdict = None if table is None else table.get(value)
-            if verdict is None:
-                certain = False
-                if table is not None and _memoizable(value):
-                    unknown[slot][(type(value), value)] = value
-            elif not verdict:
-                return False
-    return True if certain else None
-
-
-def _memoizable(value: object) -> bool:
-    return type(value) is not float or not (value == 0.0 or math.isnan(value))
-
-
-@final
-class _MessageMemo:
-    """The values of its one field on which a message rule is known to pass.
-
-    The rule reads `message.<field>` and nothing else (no `now`), so its verdict is a function
-    of what that field binds to: the value, or only its size when the rule reads only that.
-    Values kept are those whose equal values bind equal: the memo types (floats away from 0.0
-    and NaN), and decimals likewise (a decimal binds as its double).
-    """
-
-    __slots__ = ("_unmemoized", "field", "known", "program", "sized")
-
-    def __init__(self, field: str, sized: bool, program: CelProgram | None = None) -> None:
-        self.field = field
-        self.sized = sized
-        self.known: set[Hashable] = set()
-        # The rule over a list of the field's bound values, naming the indexes it does not
-        # find true (`_value_program`); None when the rule's text could not be rewritten so.
-        self.program = program
-        self._unmemoized = 0  # batches still to check value by value, the memo left aside
-
-    def failing(self, records: list[dict[str, object]], unsure: set[int]) -> list[int]:
-        """Rows of `records` whose value the rule does not find true, evaluating each distinct
-        value the memo does not know once (and keeping those it passes); rows whose value
-        cannot be kept go to `unsure`, for the caller to bind whole.
-
-        Values that seldom repeat (amounts, ids) cost more to look up and keep than to
-        evaluate: when the memo knew fewer than half of a batch's values, the next
-        `_UNMEMOIZED_BATCHES` batches are evaluated value by value, then the memo is tried
-        again."""
-        assert self.program is not None
-        if self._unmemoized:
-            self._unmemoized -= 1
-            return self._failing_by_value(records, unsure)
-        keys, known = self.keys(records), self.known
-        missed = [n for n, key in enumerate(keys) if key is None or key not in known]
-        if len(records) >= _MEMO_TRIAL and 2 * len(missed) > len(records):
-            self._unmemoized = _UNMEMOIZED_BATCHES
-        if not missed:
-            return []
-        fresh: dict[Hashable, int] = {}
-        for n in missed:
-            key = keys[n]
-            if key is None or key is _ABSENT:
-                unsure.add(n)
-            elif key not in fresh:
-                fresh[key] = n
-        if not fresh:
-            return []
-        name, sized = self.field, self.sized
-        values = [bound_field(records[n][name], sized) for n in fresh.values()]
-        refused = _failing_values(self.program, values)
-        bad = set()
-        for position, key in enumerate(fresh):
-            if position in refused:
-                bad.add(key)
-            else:
-                if len(known) >= _MEMO_LIMIT:
-                    known.clear()
-                known.add(key)
-        return [n for n in missed if keys[n] in bad] if bad else []
-
-    def key(self, record: dict[str, object]) -> Hashable | None:
-        """What the rule's verdict on `record` depends on; None when it cannot be kept."""
-        if self.field not in record:
-            return _ABSENT
-        value = record[self.field]
-        kind = type(value)
-        if self.sized and (kind is list or kind is dict):
-            return (kind, len(value))  # type: ignore[arg-type]
-        if kind in _MEMO_TYPES:
-            return (kind, value) if _memoizable(value) else None
-        if kind is Decimal:
-            assert isinstance(value, Decimal)
-            return None if value.is_nan() or value.is_zero() else (kind, value)
-        return None
-
-    def _failing_by_value(self, records: list[dict[str, object]], unsure: set[int]) -> list[int]:
-        """`failing` with every value evaluated, none looked up or kept; only records without
-        the field go to `unsure`."""
-        assert self.program is not None
-        name, sized = self.field, self.sized
-        values = [record.get(name, _ABSENT) for record in records]
-        kinds = set(map(type, values))
-        if len(kinds) == 1 and not sized and (Decimal in kinds or kinds <= PLAIN_TYPES):
-            # One type throughout, as decoded records have: bound as `bound_field` would, a
-            # decimal as its double, a plain value as it is.
-            bound: list[object] = values
-            if Decimal in kinds:
-                bound = [float(v) for v in values]  # type: ignore[arg-type]
-            return sorted(_failing_values(self.program, bound))
-        rows = [n for n, value in enumerate(values) if value is not _ABSENT]
-        if len(rows) < len(values):
-            unsure.update(n for n, value in enumerate(values) if value is _ABSENT)
-        bound = [bound_field(values[n], sized) for n in rows]
-        return [rows[position] for position in sorted(_failing_values(self.program, bound))]
-
-    def keys(self, records: list[dict[str, object]]) -> list[Hashable | None]:
-        """`key` of each record; the common cases (one type of value in the batch) in one
-        comprehension."""
-        name = self.field
-        values = [record.get(name, _ABSENT) for record in records]
-        kinds = set(map(type, values))
-        if len(kinds) == 1:
-            (kind,) = kinds
-            if self.sized and (kind is list or kind is dict):
-                return [(kind, len(v)) for v in values]  # type: ignore[arg-type]
-            if kind in _EXACT_TYPES:
-                return [(kind, v) for v in values]
-            if kind is Decimal:
-                return [
-                    None if v.is_nan() or v.is_zero() else (kind, v)  # type: ignore[attr-defined]
-                    for v in values
-                ]
-        return [self.key(record) for record in records]
-
-    def passed(self, record: dict[str, object]) -> None:
-        key = self.key(record)
-        if key is not None:
-            if len(self.known) >= _MEMO_LIMIT:
-                self.known.clear()
-            self.known.add(key)
-
-
-def _failing_values(program: CelProgram, values: list[object]) -> set[int]:
-    """Positions of the `values` a value program does not find true; on a CEL error (which
-    spreads to the whole list) in chunks, then value by value, where an error fails."""
-    indexes = list(range(len(values)))
-    try:
-        found = program.run({_VALUE_LIST: values, _INDEXES: indexes})
-    except RuleEvaluationError:
-        if len(values) > _CHUNK:
-            return {
-                start + n
-                for start in range(0, len(values), _CHUNK)
-                for n in _failing_values(program, values[start : start + _CHUNK])
-            }
-        if len(values) == 1:
-            return {0}
-        return {n for n, value in enumerate(values) if _failing_values(program, [value])}
-    assert isinstance(found, list)
-    return {int(n) for n in found}
-
-
-def _value_program(term: str, field: str) -> CelProgram | None:
-    """A one-field rule's term over a list of that field's values: the indexes it does not
-    find true. None for a rule naming anything of ours, whose variables it could hide."""
-    if _RESERVED in term:
-        return None
-    rewritten = with_field_as(term, field, f"{_VALUE_LIST}[{_ROW}]")
-    if rewritten is None:
-        return None
-    return _compiled(f"{_INDEXES}.filter({_ROW}, !(({rewritten}\n) == true))", "<memoized rule>")
-
-
-def _message_memo(term: str) -> _MessageMemo | None:
-    """The memo of a message rule's term when it reads a single field."""
-    program = _compiled(term, "<memoized rule>")
-    if program is None:
-        return None
-    fields = program.fields
-    if fields is None or len(fields) != 1:
-        return None
-    (name,) = fields
-    if name.startswith(_RESERVED):
-        return None
-    return _MessageMemo(name, name in program.sized, _value_program(term, name))
-
-
-def _learner(body: FieldBody) -> CelProgram | None:
-    """A program naming the indexes of the candidate values a body's `all` term does not clear;
-    its candidates are maps of the value (`v`) and its index (`i`)."""
-    if body.term is None:
-        return None
-    item = "__streammesh_item"
-    term = body.term(f"[{item}.v]")
-    text = f"{_CANDIDATES}.filter({item}, !(({term}\n) == true)).map({item}, {item}.i)"
-    return _compiled(text, "<memoized rule>")
 
 
 def _message_term(expression: CelRuleExpression) -> str | None:
@@ -627,7 +396,7 @@ def fuse(
     messages_only = batch_terms[: len(messages)]
     alone = _batch_program(program, messages_only) if messages_only else None
     batch = None if whole is None or (messages_only and alone is None) else (whole, alone)
-    memos = [_message_memo(term) for term in messages_only]
+    memos = [message_memo(term) for term in messages_only]
     message_memos = tuple(m for m in memos if m is not None)
     check = FusedCheck(
         program,
@@ -645,16 +414,8 @@ def _batch_program(program: CelProgram | None, terms: Sequence[str]) -> CelProgr
     a record must bind whole (the added keys would show) or names a key of ours."""
     if program is None or program.fields is None:
         return None
-    if any(name.startswith(_RESERVED) for name in program.fields):
+    if any(name.startswith(RESERVED) for name in program.fields):
         return None
     conjunction = " && ".join(terms)
     text = f"{_BATCH}.filter(message, !(({conjunction}\n) == true)).map(message, message.{_INDEX})"
-    return _compiled(text, "<fused rules>")
-
-
-def _compiled(text: str, rule: str) -> CelProgram | None:
-    """`text` compiled, or None when it does not compile: the check then goes without it."""
-    try:
-        return CelProgram.compile(text, rule)
-    except RuleCompileError:
-        return None
+    return compiled(text, "<fused rules>")
