@@ -18,17 +18,17 @@ from services.registry.api import root as root_api
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
 from services.registry.api import ui as ui_api
-from services.registry.api.cache import RenderCache
-from services.registry.api.fast import EarlyAnswers
-from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
-from services.registry.api.handlers import install_error_handlers
-from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
-from services.registry.auth import (
+from services.registry.api.auth import (
     Authenticator,
     AuthMiddleware,
     DomainAuthorizer,
     load_users,
 )
+from services.registry.api.cache import RenderCache
+from services.registry.api.early import EarlyAnswers
+from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
+from services.registry.api.handlers import install_error_handlers
+from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.catalog.groups import KafkaConsumerGroups
 from services.registry.catalog.records import PRODUCT
 from services.registry.catalog.service import Catalog
@@ -59,7 +59,7 @@ class Gate(Protocol):
 
 
 class RegistryApp(FastAPI):
-    """FastAPI, with the hottest requests answered before its middleware stack (``api/fast.py``)."""
+    """FastAPI, with the hottest requests answered ahead of its middleware (``api/early.py``)."""
 
     early: Gate | None = None
 

@@ -49,7 +49,7 @@ def add_user(
     ] = "",
 ) -> None:
     """Add a principal to the registry's users file; only a hash of the password is kept."""
-    from services.registry import auth  # noqa: PLC0415 - heavy, only here
+    from services.registry.api import auth  # noqa: PLC0415 - heavy, only here
 
     try:
         chosen = auth.Role(role)

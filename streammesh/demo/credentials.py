@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from services.registry.auth import hash_password
+from services.registry.api.auth import hash_password
 
 DOMAINS = ("sales", "customers", "marketing")
 

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from services.registry.auth import hash_password
+from services.registry.api.auth import hash_password
 from streammesh.broker.launcher import free_port
 from streammesh.products.loader import load_descriptor
 from streammesh.testing.servers import serve_in_thread

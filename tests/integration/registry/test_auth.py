@@ -11,7 +11,7 @@ import yaml
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from services.registry.auth import hash_password
+from services.registry.api.auth import hash_password
 from tests.conftest import RegistryFactory
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.registry.app import create_app
-from services.registry.auth import (
+from services.registry.api.auth import (
     Authenticator,
     AuthMiddleware,
     DomainAuthorizer,
@@ -23,6 +22,7 @@ from services.registry.auth import (
     subject_domain,
     verify_password,
 )
+from services.registry.app import create_app
 from services.registry.errors import ConfigurationError, ForbiddenError, UnauthorizedError
 from services.registry.settings import RegistrySettings
 

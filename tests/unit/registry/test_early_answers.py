@@ -14,13 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.registry.api import schemas as schemas_api
 from services.registry.api import subjects as subjects_api
-from services.registry.api.cache import RenderCache
-from services.registry.api.fast import EarlyAnswers
-from services.registry.api.forward import POSITION_HEADER, PrimaryReplicaMiddleware
-from services.registry.api.handlers import install_error_handlers
-from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
-from services.registry.app import RegistryApp
-from services.registry.auth import (
+from services.registry.api.auth import (
     Authenticator,
     AuthMiddleware,
     DomainAuthorizer,
@@ -28,6 +22,12 @@ from services.registry.auth import (
     User,
     hash_password,
 )
+from services.registry.api.cache import RenderCache
+from services.registry.api.early import EarlyAnswers
+from services.registry.api.forward import POSITION_HEADER, PrimaryReplicaMiddleware
+from services.registry.api.handlers import install_error_handlers
+from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
+from services.registry.app import RegistryApp
 from services.registry.core.registry import Registry
 
 from .samples import USER_V1, USER_V2, run

@@ -26,12 +26,12 @@ import orjson
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.registry.api.auth import Authenticator, Authorizer, authorize
 from services.registry.api.cache import RenderCache
 from services.registry.api.deps import flag
 from services.registry.api.forward import POSITION_HEADER
 from services.registry.api.subjects import SchemaRequest, version_param
 from services.registry.api.wire import decode_subject, requested_media, route_path
-from services.registry.auth import Authenticator, Authorizer, authorize
 from services.registry.core.registry import Registry
 from services.registry.errors import RegistryError
 from services.registry.models import SchemaId
