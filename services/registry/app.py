@@ -84,41 +84,19 @@ def applier(state: RegistryState, catalog: CatalogState, cache: RenderCache) -> 
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    """The registry's routes and middleware; nothing is opened until the lifespan runs."""
     settings = settings or get_settings()
-    state = RegistryState()
-    catalog_state = CatalogState()
-    render_cache = RenderCache()
-    kafka_log = KafkaLog(
-        settings.bootstrap_servers,
-        settings.topic,
-        applier(state, catalog_state, render_cache),
-        write_timeout=settings.write_timeout_seconds,
-        init_timeout=settings.init_timeout_seconds,
-    )
-    forwarding = httpx.AsyncClient(timeout=settings.write_timeout_seconds)
-    forwarder = (
-        Forwarder(settings.primary_url, forwarding, kafka_log.wait_for_position)
-        if settings.primary_url
-        else None
-    )
-    registry = Registry(state, KafkaLogWriter(kafka_log))
+    if settings.auth_enabled and settings.auth_file is None:
+        raise ConfigurationError(
+            "Authentication is on by default: set STREAMMESH_REGISTRY_AUTH_FILE to a users "
+            "file (`streammesh registry add-user FILE NAME ...`), or switch it off "
+            "explicitly with STREAMMESH_REGISTRY_AUTH_ENABLED=false"
+        )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.kafka_log = kafka_log
-        app.state.render_cache = render_cache
-        app.state.forwarder = forwarder
-        app.state.registry = registry
-        groups = KafkaConsumerGroups(settings.bootstrap_servers)
-        app.state.catalog = Catalog(catalog_state, registry, kafka_log, groups)
-        try:
-            await kafka_log.start()
-            log.info("registry caught up with %s at offset %d", settings.topic, kafka_log.position)
+    async def lifespan(app: RegistryApp) -> AsyncIterator[None]:
+        async with open_registry(settings, app):
             yield
-        finally:
-            await kafka_log.stop()
-            await forwarding.aclose()
 
     app = RegistryApp(
         title="StreamMesh registry",
@@ -137,25 +115,58 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ui_api,
     ):
         app.include_router(module.router)
-    app.add_middleware(
-        PrimaryReplicaMiddleware, position=lambda: kafka_log.position, forwarder=forwarder
-    )
+    app.add_middleware(PrimaryReplicaMiddleware)
     if settings.auth_enabled:
-        if settings.auth_file is None:
-            raise ConfigurationError(
-                "Authentication is on by default: set STREAMMESH_REGISTRY_AUTH_FILE to a users "
-                "file (`streammesh registry add-user FILE NAME ...`), or switch it off "
-                "explicitly with STREAMMESH_REGISTRY_AUTH_ENABLED=false"
-            )
         # Inside the wire (errors are negotiated), outside forwarding (replicas check first).
-        authenticator = Authenticator(load_users(settings.auth_file))
-        authorizer = DomainAuthorizer()
-        app.add_middleware(AuthMiddleware, authenticator=authenticator, authorizer=authorizer)
-        gate: tuple[Authenticator, DomainAuthorizer] | None = (authenticator, authorizer)
+        app.add_middleware(AuthMiddleware)
     else:
         log.warning("registry authentication is OFF (STREAMMESH_REGISTRY_AUTH_ENABLED=false)")
-        gate = None
-    primary_position = None if forwarder else (lambda: kafka_log.position)
-    app.early = EarlyAnswers(registry, render_cache, gate, primary_position)
     app.add_middleware(WireMiddleware)  # outermost: routing on the raw path, negotiation
     return app
+
+
+@asynccontextmanager
+async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIterator[None]:
+    """Open every resource of the registry onto ``app.state``, replay the log, close them after.
+
+    Returns (and so lets uvicorn serve) only once the state has caught up with the log.
+    """
+    auth: tuple[Authenticator, DomainAuthorizer] | None = None
+    if settings.auth_enabled:
+        assert settings.auth_file is not None  # create_app refused the settings otherwise
+        auth = (Authenticator(load_users(settings.auth_file)), DomainAuthorizer())
+    state = RegistryState()
+    catalog_state = CatalogState()
+    render_cache = RenderCache()
+    kafka_log = KafkaLog(
+        settings.bootstrap_servers,
+        settings.topic,
+        applier(state, catalog_state, render_cache),
+        write_timeout=settings.write_timeout_seconds,
+        init_timeout=settings.init_timeout_seconds,
+    )
+    registry = Registry(state, KafkaLogWriter(kafka_log))
+    forwarding: httpx.AsyncClient | None = None
+    forwarder: Forwarder | None = None
+    try:
+        if settings.primary_url:
+            forwarding = httpx.AsyncClient(timeout=settings.write_timeout_seconds)
+            forwarder = Forwarder(settings.primary_url, forwarding, kafka_log.wait_for_position)
+        app.state.settings = settings
+        app.state.auth = auth
+        app.state.kafka_log = kafka_log
+        app.state.render_cache = render_cache
+        app.state.forwarder = forwarder
+        app.state.registry = registry
+        groups = KafkaConsumerGroups(settings.bootstrap_servers)
+        app.state.catalog = Catalog(catalog_state, registry, kafka_log, groups)
+        await kafka_log.start()
+        log.info("registry caught up with %s at offset %d", settings.topic, kafka_log.position)
+        primary_position = None if forwarder else (lambda: kafka_log.position)
+        app.early = EarlyAnswers(registry, render_cache, auth, primary_position)
+        yield
+    finally:
+        app.early = None
+        await kafka_log.stop()
+        if forwarding is not None:
+            await forwarding.aclose()

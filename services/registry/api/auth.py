@@ -165,20 +165,22 @@ def authorize(
 
 
 class AuthMiddleware:
-    """Pure ASGI: authenticate every request, authorize writes, before any route runs."""
+    """Pure ASGI: authenticate every request, authorize writes, before any route runs.
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator, authorizer: Authorizer) -> None:
+    The authenticator and authorizer are ``app.state.auth``: the lifespan loads the users.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.authenticator = authenticator
-        self.authorizer = authorizer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or path in _OPEN_PATHS or path.startswith(_OPEN_PREFIX):
             await self.app(scope, receive, send)
             return
+        auth: tuple[Authenticator, Authorizer] = scope["app"].state.auth
         try:
-            principal = authorize(self.authenticator, self.authorizer, scope, path)
+            principal = authorize(*auth, scope, path)
         except RegistryError as error:
             response = render_error(error)
             if isinstance(error, UnauthorizedError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Final
+from typing import Final, Protocol
 
 import httpx
 from starlette.datastructures import MutableHeaders
@@ -88,21 +88,33 @@ def scope_target(scope: Scope) -> tuple[bytes, bytes]:
     return raw_path, scope.get("query_string", b"")
 
 
-class PrimaryReplicaMiddleware:
-    """On the primary, tags write responses with the log position; on a replica, forwards them."""
+class LogPosition(Protocol):
+    """What the middleware reads of the registry's log."""
 
-    def __init__(
-        self, app: ASGIApp, *, position: Callable[[], int], forwarder: Forwarder | None = None
-    ) -> None:
+    @property
+    def position(self) -> int:
+        """The next offset the state will apply."""
+
+
+class PrimaryReplicaMiddleware:
+    """On the primary, tags write responses with the log position; on a replica, forwards them.
+
+    The log (``app.state.kafka_log``) and the forwarder (``app.state.forwarder``, None on the
+    primary) are read per write: the lifespan opens them after the middleware stack is built.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.position = position
-        self.forwarder = forwarder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_write(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
-        elif self.forwarder is None:
-            await self.app(scope, receive, self._tagging(send))
+            return
+        state = scope["app"].state
+        forwarder: Forwarder | None = state.forwarder
+        if forwarder is None:
+            kafka_log: LogPosition = state.kafka_log
+            await self.app(scope, receive, _tagging(send, kafka_log))
         elif is_register(scope["method"], scope["path"]):
             await self.app(scope, receive, send)  # the route answers or forwards
         else:
@@ -113,15 +125,16 @@ class PrimaryReplicaMiddleware:
                 if not message.get("more_body"):
                     break
             raw_path, query = scope_target(scope)
-            response = await self.forwarder.forward(
+            response = await forwarder.forward(
                 scope["method"], raw_path, query, scope["headers"], bytes(body)
             )
             await response(scope, receive, send)
 
-    def _tagging(self, send: Send) -> Send:
-        async def send_tagged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append(POSITION_HEADER, str(self.position()))
-            await send(message)
 
-        return send_tagged
+def _tagging(send: Send, kafka_log: LogPosition) -> Send:
+    async def send_tagged(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message).append(POSITION_HEADER, str(kafka_log.position))
+        await send(message)
+
+    return send_tagged

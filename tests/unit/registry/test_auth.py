@@ -134,7 +134,8 @@ def test_only_probes_and_the_page_files_are_open(authenticator: Authenticator) -
     async def anything(path: str) -> dict[str, str]:
         return {"path": path}
 
-    app.add_middleware(AuthMiddleware, authenticator=authenticator, authorizer=DomainAuthorizer())
+    app.state.auth = (authenticator, DomainAuthorizer())  # as the registry's lifespan sets it
+    app.add_middleware(AuthMiddleware)
     with TestClient(app) as client:
         for open_path in ("/health", "/ui", "/ui/", "/ui/static/catalog.js"):
             assert client.get(open_path).status_code == 200, open_path

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from fastapi import FastAPI
@@ -48,6 +49,13 @@ class RouteCounter:
         await self.app(scope, receive, send)
 
 
+@dataclass(frozen=True)
+class LogAt:
+    """The registry's log as the primary's middleware reads it: its position."""
+
+    position: int
+
+
 def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None) -> RegistryApp:
     """The registry's schema and subject routes and middleware, as ``create_app`` assembles them."""
     cache = RenderCache()
@@ -58,14 +66,15 @@ def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None
     app.state.registry = registry
     app.state.render_cache = cache
     app.state.forwarder = None  # the primary
+    app.state.kafka_log = LogAt(LOG_POSITION)
+    gate = None if auth is None else (auth, DomainAuthorizer())
+    app.state.auth = gate
     app.add_middleware(RouteCounter)
-    app.add_middleware(PrimaryReplicaMiddleware, position=lambda: LOG_POSITION)
-    authorizer = DomainAuthorizer()
-    if auth is not None:
-        app.add_middleware(AuthMiddleware, authenticator=auth, authorizer=authorizer)
+    app.add_middleware(PrimaryReplicaMiddleware)
+    if gate is not None:
+        app.add_middleware(AuthMiddleware)
     app.add_middleware(WireMiddleware)
     if cached:
-        gate = None if auth is None else (auth, authorizer)
         app.early = EarlyAnswers(registry, cache, gate, lambda: LOG_POSITION)
     return app
 
