@@ -1,11 +1,25 @@
-"""Registry entities, shaped as Confluent's JSON; render with `by_alias=True, exclude_none=True`."""
+"""Registry entities, shaped as Confluent's JSON (``WireModel``); render with exclude_none."""
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 
-class _Entity(BaseModel):
+class WireModel(BaseModel):
+    """A JSON body of the registry: snake_case fields here, camelCase names on the wire.
+
+    Confluent's JSON is camelCase, and the catalog's follows it. Both spellings are read; every
+    dump uses the wire names, which clients read. A wire name that is not the camelCase of its
+    field (``schema``, ``is_compatible``) is set on the field itself.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True
+    )
+
+
+class _Entity(WireModel):
     # Unknown fields are ignored so newer clients and newer log records still parse.
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class SchemaReference(_Entity):
@@ -26,9 +40,9 @@ class Rule(_Entity):
 
 
 class RuleSet(_Entity):
-    migrationRules: list[Rule] | None = None  # noqa: N815 - Confluent's JSON name
-    domainRules: list[Rule] | None = None  # noqa: N815
-    encodingRules: list[Rule] | None = None  # noqa: N815 - payload encryption, Confluent 8
+    migration_rules: list[Rule] | None = None
+    domain_rules: list[Rule] | None = None
+    encoding_rules: list[Rule] | None = None
 
 
 class Metadata(_Entity):
@@ -50,11 +64,11 @@ class SchemaString(_Entity):
     """`GET /schemas/ids/{id}` and `/schemas/guids/{guid}`."""
 
     schema_: str = Field(alias="schema")
-    schemaType: str | None = None  # noqa: N815
+    schema_type: str | None = None
     references: list[SchemaReference] | None = None
     metadata: Metadata | None = None
-    ruleSet: RuleSet | None = None  # noqa: N815
-    maxId: int | None = None  # noqa: N815
+    rule_set: RuleSet | None = None
+    max_id: int | None = None
     guid: str | None = None
 
 
@@ -65,26 +79,26 @@ class SchemaVersion(_Entity):
     version: int
     id: int
     schema_: str = Field(alias="schema")
-    schemaType: str | None = None  # noqa: N815
+    schema_type: str | None = None
     references: list[SchemaReference] | None = None
     metadata: Metadata | None = None
-    ruleSet: RuleSet | None = None  # noqa: N815
+    rule_set: RuleSet | None = None
     guid: str | None = None
     ts: int | None = None
     deleted: bool | None = None
 
 
 class Config(_Entity):
-    compatibilityLevel: str | None = None  # noqa: N815
+    compatibility_level: str | None = None
     normalize: bool | None = None
-    compatibilityGroup: str | None = None  # noqa: N815
-    defaultMetadata: Metadata | None = None  # noqa: N815
-    overrideMetadata: Metadata | None = None  # noqa: N815
-    defaultRuleSet: RuleSet | None = None  # noqa: N815
-    overrideRuleSet: RuleSet | None = None  # noqa: N815
+    compatibility_group: str | None = None
+    default_metadata: Metadata | None = None
+    override_metadata: Metadata | None = None
+    default_rule_set: RuleSet | None = None
+    override_rule_set: RuleSet | None = None
     alias: str | None = None
-    validateFields: bool | None = None  # noqa: N815
-    validateRules: bool | None = None  # noqa: N815
+    validate_fields: bool | None = None
+    validate_rules: bool | None = None
 
 
 class Mode(_Entity):
@@ -92,5 +106,5 @@ class Mode(_Entity):
 
 
 class CompatibilityCheck(_Entity):
-    is_compatible: bool
+    is_compatible: bool = Field(alias="is_compatible")  # snake_case in Confluent's JSON too
     messages: list[str] | None = None

@@ -27,15 +27,15 @@ class ModeUpdate(BaseModel):
 
 
 def _stored(update: ConfigUpdate) -> Config:
-    fields = update.model_dump(exclude_none=True, exclude={"compatibility"})
-    if update.compatibility is not None and update.compatibilityLevel is None:
-        fields["compatibilityLevel"] = update.compatibility
+    fields = update.model_dump(exclude_none=True, exclude={"compatibility"}, by_alias=False)
+    if update.compatibility is not None and update.compatibility_level is None:
+        fields["compatibility_level"] = update.compatibility
     return Config.model_validate(fields)
 
 
 def _echo(config: Config) -> dict[str, object]:
     # Confluent answers a PUT with the request's shape, where the level is "compatibility".
-    body = config.model_dump(exclude_none=True)
+    body = config.model_dump(by_alias=True, exclude_none=True)
     level = body.pop("compatibilityLevel", None)
     return {"compatibility": level, **body} if level is not None else body
 

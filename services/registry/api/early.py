@@ -162,10 +162,10 @@ class EarlyAnswers:
             existing = registry.registered_id(
                 subject,
                 body.schema_,
-                schema_type=body.schemaType,
+                schema_type=body.schema_type,
                 references=body.references,
                 metadata=body.metadata,
-                rule_set=body.ruleSet,
+                rule_set=body.rule_set,
                 normalize=normalize,
             )
             if existing is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.registry.api.deps import (
     Deleted,
@@ -21,21 +21,28 @@ from services.registry.api.deps import (
 from services.registry.api.forward import scope_target
 from services.registry.api.wire import V1, RegistryRoute
 from services.registry.core.registry import Version
-from services.registry.models import Metadata, RuleSet, SchemaId, SchemaReference, SchemaVersion
+from services.registry.models import (
+    Metadata,
+    RuleSet,
+    SchemaId,
+    SchemaReference,
+    SchemaVersion,
+    WireModel,
+)
 
 router = APIRouter(prefix="/subjects", tags=["subjects"], route_class=RegistryRoute)
 
 
-class SchemaRequest(BaseModel):
+class SchemaRequest(WireModel):
     """The body of register, lookup and compatibility requests; unknown fields are ignored."""
 
     model_config = ConfigDict(extra="ignore")
 
     schema_: str = Field(alias="schema")  # "schema" would shadow BaseModel.schema
-    schemaType: str | None = None  # noqa: N815 - Confluent's JSON names
-    references: list[SchemaReference] = []
+    schema_type: str | None = None
+    references: list[SchemaReference] = Field(default_factory=list)
     metadata: Metadata | None = None
-    ruleSet: RuleSet | None = None  # noqa: N815
+    rule_set: RuleSet | None = None
     id: int | None = None
     version: int | None = None
 
@@ -104,10 +111,10 @@ async def register(
     normalize: Normalize,
 ) -> SchemaId | Response:
     fields: RegistrationFields = {
-        "schema_type": body.schemaType,
+        "schema_type": body.schema_type,
         "references": body.references,
         "metadata": body.metadata,
-        "rule_set": body.ruleSet,
+        "rule_set": body.rule_set,
         "normalize": normalize,
     }
     explicit_id = body.id if body.id is not None and body.id >= 0 else None

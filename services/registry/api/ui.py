@@ -12,9 +12,10 @@ from importlib import resources
 from typing import Final
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
 from services.registry.errors import UnknownRouteError
+from services.registry.models import WireModel
 from services.registry.settings import RegistrySettings
 
 router = APIRouter(prefix="/ui", tags=["ui"])
@@ -29,12 +30,12 @@ STATIC: Final = {
 _HEADERS: Final = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
-class UiConfig(BaseModel):
+class UiConfig(WireModel):
     """What the page needs to know about its surroundings."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True)
 
-    monitor_url: str | None = Field(default=None, alias="monitorUrl")
+    monitor_url: str | None = None
 
 
 @cache

@@ -1,12 +1,12 @@
-"""Catalog request and response bodies."""
+"""Catalog request and response bodies, on the product's base (camelCase on the wire)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from streammesh.products.catalog import DataProductPublic, StoredProduct
+from streammesh.products.catalog import CatalogBody, DataProductPublic, StoredProduct
 from streammesh.products.descriptor import Descriptor, Status
 
 __all__ = [
@@ -23,30 +23,26 @@ __all__ = [
 ]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-
-class DataProductCreate(_Body):
+class DataProductCreate(CatalogBody):
     """``PUT /products/{domain}/{name}``: the descriptor and the schema texts it names."""
 
     descriptor: Descriptor
-    value_schema: str = Field(alias="valueSchema")
-    key_schema: str | None = Field(default=None, alias="keySchema")
+    value_schema: str
+    key_schema: str | None = None
 
 
-class LineageNode(_Body):
+class LineageNode(CatalogBody):
     ref: str
     status: Status | None = None  # None: referenced but not in the catalog
     owner: str | None = None
 
 
-class LineageEdge(_Body):
+class LineageEdge(CatalogBody):
     source: str  # upstream product
     target: str  # the product derived from it
 
 
-class LineageGraph(_Body):
+class LineageGraph(CatalogBody):
     root: str
     upstream: list[str]
     downstream: list[str]
@@ -54,27 +50,27 @@ class LineageGraph(_Body):
     edges: list[LineageEdge]
 
 
-class ImpactRequest(_Body):
+class ImpactRequest(CatalogBody):
     schema_: str = Field(alias="schema")
     major: int | None = None
 
 
-class ImpactReport(_Body):
+class ImpactReport(CatalogBody):
     product: str
     subject: str
     compatible: bool
     messages: list[str]
-    downstream_products: list[str] = Field(alias="downstreamProducts")
-    consumer_groups: list[str] = Field(alias="consumerGroups")
+    downstream_products: list[str]
+    consumer_groups: list[str]
     breaks: list[str]
 
 
-class DeprecateRequest(_Body):
+class DeprecateRequest(CatalogBody):
     sunset: date
     successor: str
     note: str | None = None
     major: int | None = None
 
 
-class RetireRequest(_Body):
+class RetireRequest(CatalogBody):
     major: int | None = None

@@ -92,7 +92,7 @@ class Catalog:
         stored = self.state.products[key]
         d = stored.descriptor
         return DataProductPublic(
-            **stored.model_dump(),
+            **stored.model_dump(by_alias=False),
             ref=d.ref,
             domain=d.domain,
             name=d.name,
@@ -215,9 +215,11 @@ class Catalog:
             rule_set = RuleSet.model_validate(contract.rule_set)
             # Governance: a product's value subject is at least BACKWARD, so consumers never
             # meet a record they cannot read; a weaker level is raised for this subject.
-            level = self.registry.effective_config(value_subject).compatibilityLevel
+            level = self.registry.effective_config(value_subject).compatibility_level
             if level in _TOO_WEAK:
-                await self.registry.set_config(value_subject, Config(compatibilityLevel="BACKWARD"))
+                await self.registry.set_config(
+                    value_subject, Config(compatibility_level="BACKWARD")
+                )
             # Check both subjects before registering either, so a refusal registers nothing.
             self._check_compatible(value_subject, contract.schema)
             if body.key_schema is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.registry.models import Config, Metadata, RuleSet, SchemaReference
+from services.registry.models import Config, Metadata, RuleSet, SchemaReference, WireModel
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +24,19 @@ NOOP = "NOOP"
 ID_WATERMARK = "ID_WATERMARK"
 
 
-class SchemaValue(BaseModel):
+class SchemaValue(WireModel):
     """The value of a SCHEMA record: one version of a subject. `schemaType` None means AVRO."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     subject: str
     version: int
     id: int
     schema_: str = Field(alias="schema")
-    schemaType: str | None = None  # noqa: N815 - Confluent's JSON name
-    references: list[SchemaReference] = []
+    schema_type: str | None = None
+    references: list[SchemaReference] = Field(default_factory=list)
     metadata: Metadata | None = None
-    ruleSet: RuleSet | None = None  # noqa: N815
+    rule_set: RuleSet | None = None
     deleted: bool = False
     guid: str | None = None
     ts: int | None = None

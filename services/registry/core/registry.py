@@ -84,7 +84,7 @@ READWRITE, READONLY, READONLY_OVERRIDE, IMPORT = (
     "IMPORT",
 )
 MODES = frozenset({READWRITE, READONLY, READONLY_OVERRIDE, IMPORT})
-DEFAULT_CONFIG = Config(compatibilityLevel=CompatibilityLevel.BACKWARD, normalize=False)
+DEFAULT_CONFIG = Config(compatibility_level=CompatibilityLevel.BACKWARD, normalize=False)
 _MAX_VERSION = 2**31 - 1
 
 
@@ -166,9 +166,9 @@ def merge_rule_sets(old: RuleSet | None, new: RuleSet | None) -> RuleSet | None:
         return [rule for rule in a if rule.name not in names] + b
 
     return RuleSet(
-        migrationRules=merge(old.migrationRules, new.migrationRules),
-        domainRules=merge(old.domainRules, new.domainRules),
-        encodingRules=merge(old.encodingRules, new.encodingRules),
+        migration_rules=merge(old.migration_rules, new.migration_rules),
+        domain_rules=merge(old.domain_rules, new.domain_rules),
+        encoding_rules=merge(old.encoding_rules, new.encoding_rules),
     )
 
 
@@ -359,17 +359,17 @@ class Registry:
         # the config's defaults under them and its overrides over them.
         merged_metadata = merge_metadata(
             merge_metadata(
-                config.defaultMetadata,
+                config.default_metadata,
                 metadata if metadata is not None else (latest.metadata if latest else None),
             ),
-            config.overrideMetadata,
+            config.override_metadata,
         )
         merged_rules = merge_rule_sets(
             merge_rule_sets(
-                config.defaultRuleSet,
+                config.default_rule_set,
                 rule_set if rule_set is not None else (latest.rule_set if latest else None),
             ),
-            config.overrideRuleSet,
+            config.override_rule_set,
         )
         content = content_key(text, None, refs, merged_metadata, merged_rules)
         return _RegistrationPlan(
@@ -420,12 +420,14 @@ class Registry:
                     return SchemaId(id=existing_id)
                 schema_id = existing_id
             if mode != IMPORT:
-                level = CompatibilityLevel(config.compatibilityLevel or CompatibilityLevel.BACKWARD)
+                level = CompatibilityLevel(
+                    config.compatibility_level or CompatibilityLevel.BACKWARD
+                )
                 messages = compatibility_messages(
                     level,
                     parsed,
                     self._previous(subject, live),
-                    validate_fields=bool(config.validateFields),
+                    validate_fields=bool(config.validate_fields),
                 )
                 if messages:
                     raise IncompatibleSchemaError(subject, messages)
@@ -441,7 +443,7 @@ class Registry:
                 schema_=text,
                 references=refs,
                 metadata=merged_metadata,
-                ruleSet=merged_rules,
+                rule_set=merged_rules,
                 guid=known.guid if known else self._new_guid(),
                 ts=known.ts if known else int(self._clock() * 1000),
             )
@@ -532,12 +534,12 @@ class Registry:
             live = [self._entry(subject, version, deleted=False)]
         _, deps = self._resolve_references(references)
         parsed = parse_schema(schema, deps, new=True)
-        level = CompatibilityLevel(config.compatibilityLevel or CompatibilityLevel.BACKWARD)
+        level = CompatibilityLevel(config.compatibility_level or CompatibilityLevel.BACKWARD)
         messages = compatibility_messages(
             level,
             parsed,
             self._previous(subject, live),
-            validate_fields=bool(config.validateFields),
+            validate_fields=bool(config.validate_fields),
         )
         return CompatibilityCheck(
             is_compatible=not messages, messages=messages if verbose else None
@@ -561,11 +563,11 @@ class Registry:
 
     async def set_config(self, subject: str | None, config: Config) -> Config:
         """Update the given fields of the global or subject config; returns the stored config."""
-        level = config.compatibilityLevel
+        level = config.compatibility_level
         if level is not None and level.upper() not in CompatibilityLevel.__members__:
             raise InvalidCompatibilityLevelError()
         if level is not None:
-            config = config.model_copy(update={"compatibilityLevel": level.upper()})
+            config = config.model_copy(update={"compatibility_level": level.upper()})
         async with self._lock:
             stored = _merge_config(self.state.configs.get(subject) or Config(), config)
             await self._write([ConfigRecord(subject, stored)], "updating the config")
@@ -733,10 +735,10 @@ class Registry:
             version=version,
             id=stored.id,
             schema_=stored.schema,
-            schemaType=stored.schema_type,
+            schema_type=stored.schema_type,
             references=stored.references,
             metadata=stored.metadata,
-            ruleSet=stored.rule_set,
+            rule_set=stored.rule_set,
             guid=stored.guid,
             ts=stored.ts,
         )
@@ -748,10 +750,10 @@ class Registry:
             version=entry.version,
             id=stored.id,
             schema_=stored.schema,
-            schemaType=None if stored.schema_type in (None, AVRO) else stored.schema_type,
+            schema_type=None if stored.schema_type in (None, AVRO) else stored.schema_type,
             references=stored.references or None,
             metadata=stored.metadata,
-            ruleSet=stored.rule_set,
+            rule_set=stored.rule_set,
             guid=stored.guid,
             ts=stored.ts,
             deleted=entry.deleted or None,
@@ -760,10 +762,10 @@ class Registry:
     def _schema_string(self, stored: StoredSchema, max_id: int | None) -> SchemaString:
         return SchemaString(
             schema_=stored.schema,
-            schemaType=None if stored.schema_type in (None, AVRO) else stored.schema_type,
+            schema_type=None if stored.schema_type in (None, AVRO) else stored.schema_type,
             references=stored.references or None,
             metadata=stored.metadata,
-            ruleSet=stored.rule_set,
-            maxId=max_id,
+            rule_set=stored.rule_set,
+            max_id=max_id,
             guid=stored.guid,
         )

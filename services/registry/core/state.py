@@ -121,10 +121,10 @@ class RegistryState:
         stored = StoredSchema(
             id=value.id,
             schema=value.schema_,
-            schema_type=value.schemaType,
+            schema_type=value.schema_type,
             references=list(value.references),
             metadata=value.metadata,
-            rule_set=value.ruleSet,
+            rule_set=value.rule_set,
             guid=value.guid,
             ts=value.ts,
         )

@@ -141,7 +141,7 @@ CASES: list[tuple[str, Trigger, ErrorCode, int, str]] = [
     ),
     (
         "invalid compatibility level",
-        lambda r: run(r.set_config(None, Config(compatibilityLevel="SIDEWAYS"))),
+        lambda r: run(r.set_config(None, Config(compatibility_level="SIDEWAYS"))),
         ErrorCode.INVALID_COMPATIBILITY_LEVEL,
         422,
         "Invalid compatibility level. Valid values are none, backward, forward, full, "

@@ -25,7 +25,7 @@ VALUE = SchemaValue(
     schema_='"string"',
     references=[SchemaReference(name="a.B", subject="b", version=1)],
     metadata=Metadata(properties={"owner": "team-a"}),
-    ruleSet=RuleSet(domainRules=[Rule(name="r", kind="CONDITION", mode="WRITE", type="CEL")]),
+    rule_set=RuleSet(domain_rules=[Rule(name="r", kind="CONDITION", mode="WRITE", type="CEL")]),
     deleted=True,
     guid="g",
     ts=5,
@@ -37,7 +37,7 @@ VALUE = SchemaValue(
     [
         SchemaRecord("orders-value", 2, VALUE),
         SchemaRecord("a/b c ü", 1, None),
-        ConfigRecord(None, Config(compatibilityLevel="FULL", normalize=True)),
+        ConfigRecord(None, Config(compatibility_level="FULL", normalize=True)),
         ConfigRecord("s", None),
         ModeRecord(None, "IMPORT"),
         ModeRecord("s", None),
@@ -59,7 +59,7 @@ def test_round_trip(record: Record) -> None:
             None,
         ),
         (
-            ConfigRecord(None, Config(compatibilityLevel="NONE")),
+            ConfigRecord(None, Config(compatibility_level="NONE")),
             b'{"keytype":"CONFIG","subject":null,"magic":0}',
             b'{"compatibilityLevel":"NONE"}',
         ),

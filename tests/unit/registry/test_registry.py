@@ -69,7 +69,7 @@ def test_version_carries_canonical_text_guid_and_timestamp(registry: Registry) -
     }
     assert registry.get_schema_by_guid("guid-1").schema_ == version.schema_
     by_id = registry.get_schema_by_id(1, fetch_max_id=True)
-    assert (by_id.schema_, by_id.maxId, by_id.schemaType) == (version.schema_, 1, None)
+    assert (by_id.schema_, by_id.max_id, by_id.schema_type) == (version.schema_, 1, None)
 
 
 def test_subjects_are_any_non_empty_string(registry: Registry) -> None:
@@ -149,7 +149,7 @@ def test_subject_delete_soft_then_permanent(registry: Registry) -> None:
 
 def test_deleting_the_last_live_version_drops_subject_config_and_mode(registry: Registry) -> None:
     run(registry.register("users", USER_V1))
-    run(registry.set_config("users", Config(compatibilityLevel="NONE")))
+    run(registry.set_config("users", Config(compatibility_level="NONE")))
     run(registry.set_mode("users", "READWRITE"))
     run(registry.delete_version("users", 1))
     assert "users" not in registry.state.configs
@@ -193,7 +193,7 @@ def test_transitive_references_are_resolved(registry: Registry) -> None:
 def test_compatibility_is_checked_through_references(registry: Registry) -> None:
     run(registry.register("addr", ADDRESS))
     wider = record("Address", field("city", "string"), field("zip", "string"), namespace="geo")
-    run(registry.set_config("addr", Config(compatibilityLevel="NONE")))
+    run(registry.set_config("addr", Config(compatibility_level="NONE")))
     run(registry.register("addr", wider))
     user = record("User", field("home", "geo.Address"))
     run(registry.register("users", user, references=[ref("addr", 1)]))
@@ -227,24 +227,24 @@ def test_check_compatibility_answers_without_writing(registry: Registry) -> None
 
 
 def test_config_inheritance_and_deletion(registry: Registry) -> None:
-    assert registry.get_config().compatibilityLevel == "BACKWARD"
-    run(registry.set_config(None, Config(compatibilityLevel="full")))
-    run(registry.set_config("users", Config(compatibilityLevel="NONE")))
-    assert registry.get_config().compatibilityLevel == "FULL"
-    assert registry.get_config("users").compatibilityLevel == "NONE"
-    assert registry.get_config("other", default_to_global=True).compatibilityLevel == "FULL"
+    assert registry.get_config().compatibility_level == "BACKWARD"
+    run(registry.set_config(None, Config(compatibility_level="full")))
+    run(registry.set_config("users", Config(compatibility_level="NONE")))
+    assert registry.get_config().compatibility_level == "FULL"
+    assert registry.get_config("users").compatibility_level == "NONE"
+    assert registry.get_config("other", default_to_global=True).compatibility_level == "FULL"
     run(registry.register("users", USER_V1))
     run(registry.register("users", USER_V3))  # incompatible, allowed by NONE
-    assert run(registry.delete_config("users")).compatibilityLevel == "NONE"
-    assert registry.effective_config("users").compatibilityLevel == "FULL"
-    assert run(registry.delete_config()).compatibilityLevel == "FULL"
-    assert registry.get_config().compatibilityLevel == "BACKWARD"
+    assert run(registry.delete_config("users")).compatibility_level == "NONE"
+    assert registry.effective_config("users").compatibility_level == "FULL"
+    assert run(registry.delete_config()).compatibility_level == "FULL"
+    assert registry.get_config().compatibility_level == "BACKWARD"
 
 
 def test_set_config_updates_only_the_given_fields(registry: Registry) -> None:
-    run(registry.set_config(None, Config(compatibilityLevel="FORWARD")))
+    run(registry.set_config(None, Config(compatibility_level="FORWARD")))
     stored = run(registry.set_config(None, Config(normalize=True)))
-    assert (stored.compatibilityLevel, stored.normalize) == ("FORWARD", True)
+    assert (stored.compatibility_level, stored.normalize) == ("FORWARD", True)
 
 
 def test_mode_inheritance(registry: Registry) -> None:
@@ -299,10 +299,10 @@ def rule(name: str, expr: str) -> Rule:
 
 def test_config_defaults_and_overrides_merge_into_registered_schemas(registry: Registry) -> None:
     config = Config(
-        defaultMetadata=Metadata(properties={"owner": "platform", "tier": "2"}),
-        overrideMetadata=Metadata(properties={"tier": "1"}),
-        defaultRuleSet=RuleSet(domainRules=[rule("a", "default"), rule("b", "default")]),
-        overrideRuleSet=RuleSet(domainRules=[rule("b", "override")]),
+        default_metadata=Metadata(properties={"owner": "platform", "tier": "2"}),
+        override_metadata=Metadata(properties={"tier": "1"}),
+        default_rule_set=RuleSet(domain_rules=[rule("a", "default"), rule("b", "default")]),
+        override_rule_set=RuleSet(domain_rules=[rule("b", "override")]),
     )
     run(registry.set_config(None, config))
     run(
@@ -310,13 +310,13 @@ def test_config_defaults_and_overrides_merge_into_registered_schemas(registry: R
             "users",
             USER_V1,
             metadata=Metadata(properties={"owner": "team-x"}),
-            rule_set=RuleSet(domainRules=[rule("a", "mine")]),
+            rule_set=RuleSet(domain_rules=[rule("a", "mine")]),
         )
     )
     stored = registry.get_version("users", 1)
     assert stored.metadata == Metadata(properties={"owner": "team-x", "tier": "1"})
-    assert stored.ruleSet is not None
-    assert [(r.name, r.model_extra) for r in stored.ruleSet.domainRules or []] == [
+    assert stored.rule_set is not None
+    assert [(r.name, r.model_extra) for r in stored.rule_set.domain_rules or []] == [
         ("a", {"expr": "mine"}),
         ("b", {"expr": "override"}),
     ]

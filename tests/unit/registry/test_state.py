@@ -18,7 +18,7 @@ def busy_history(registry: Registry) -> None:
     run(registry.register("a", USER_V1, metadata=Metadata(properties={"k": "v"})))
     run(registry.register("a", USER_V2))
     run(registry.register("b", USER_V1))
-    run(registry.set_config("a", Config(compatibilityLevel="NONE")))
+    run(registry.set_config("a", Config(compatibility_level="NONE")))
     run(registry.register("a", USER_V3))
     run(registry.delete_version("a", 3))
     run(registry.delete_version("a", 3, permanent=True))
@@ -28,7 +28,7 @@ def busy_history(registry: Registry) -> None:
     run(registry.register("c", record("C", field("x", "int"))))
     run(registry.delete_subject("c"))
     run(registry.set_mode("b", "READONLY"))
-    run(registry.set_config(None, Config(compatibilityLevel="FULL")))
+    run(registry.set_config(None, Config(compatibility_level="FULL")))
 
 
 def snapshot(state: RegistryState) -> dict[str, object]:
