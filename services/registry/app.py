@@ -170,3 +170,5 @@ async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIt
         await kafka_log.stop()
         if forwarding is not None:
             await forwarding.aclose()
+        # The catalog's admin client has no close(): dropped here, it goes now, not with the app.
+        app.state.catalog = None
