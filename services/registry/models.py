@@ -1,20 +1,8 @@
 """Registry entities, shaped as Confluent's JSON (``WireModel``); render with exclude_none."""
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
-
-class WireModel(BaseModel):
-    """A JSON body of the registry: snake_case fields here, camelCase names on the wire.
-
-    Confluent's JSON is camelCase, and the catalog's follows it. Both spellings are read; every
-    dump uses the wire names, which clients read. A wire name that is not the camelCase of its
-    field (``schema``, ``is_compatible``) is set on the field itself.
-    """
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True
-    )
+from streammesh.models import WireModel
 
 
 class _Entity(WireModel):

@@ -7,18 +7,16 @@ Python it is snake_case, and both spellings are accepted when reading.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field
 
+from streammesh.models import WireModel
 from streammesh.products.descriptor import Descriptor, ProductRef, Status
 
 
-class CatalogBody(BaseModel):
+class CatalogBody(WireModel):
     """Base of the catalog's bodies: camelCase on the wire, unknown fields ignored."""
 
-    model_config = ConfigDict(
-        frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class StoredProduct(CatalogBody):
@@ -54,8 +52,8 @@ class DataProductPublic(StoredProduct):
     status: Status
     value_subject: str
     key_subject: str | None = None
-    downstream: list[str] = []
-    warnings: list[str] = []
+    downstream: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def product_ref(self) -> ProductRef:

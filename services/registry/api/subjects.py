@@ -27,8 +27,8 @@ from services.registry.models import (
     SchemaId,
     SchemaReference,
     SchemaVersion,
-    WireModel,
 )
+from streammesh.models import WireModel
 
 router = APIRouter(prefix="/subjects", tags=["subjects"], route_class=RegistryRoute)
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ConfigDict
 
 from services.registry.errors import UnknownRouteError
-from services.registry.models import WireModel
 from services.registry.settings import RegistrySettings
+from streammesh.models import WireModel
 
 router = APIRouter(prefix="/ui", tags=["ui"])
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.registry.models import Config, Metadata, RuleSet, SchemaReference, WireModel
+from services.registry.models import Config, Metadata, RuleSet, SchemaReference
+from streammesh.models import WireModel
 
 log = logging.getLogger(__name__)
 
