@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from streammesh.cli import services
 from streammesh.cli.output import fail
 
 registry_app = typer.Typer(help="The schema registry and data-product catalog service.")
@@ -21,9 +22,6 @@ def serve(
     primary_url: Annotated[str | None, typer.Option(help="Forward writes to this primary.")] = None,
 ) -> None:
     """Serve the registry (STREAMMESH_REGISTRY_* variables set the defaults)."""
-    from services.registry.server import serve as run  # noqa: PLC0415 - heavy, only here
-    from services.registry.settings import RegistrySettings  # noqa: PLC0415
-
     given = {
         "host": host,
         "port": port,
@@ -32,7 +30,7 @@ def serve(
         "primary_url": primary_url,
     }
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    run(RegistrySettings(**overrides))
+    services.serve_registry(overrides)
 
 
 @registry_app.command("add-user")
@@ -49,12 +47,9 @@ def add_user(
     ] = "",
 ) -> None:
     """Add a principal to the registry's users file; only a hash of the password is kept."""
-    from services.registry.api import auth  # noqa: PLC0415 - heavy, only here
-
+    domains = tuple(domain or (() if role != "owner" else (name,)))
     try:
-        chosen = auth.Role(role)
-    except ValueError:
-        fail(f"unknown role {role!r}: owner, reader or admin")
-    domains = tuple(domain or (() if chosen is not auth.Role.OWNER else (name,)))
-    auth.add_user(users_file, name, password, chosen, domains)
-    typer.echo(f"{name} ({chosen.value}, domains {list(domains)}) written to {users_file}")
+        services.add_registry_user(users_file, name, password, role, domains)
+    except services.UnknownRoleError as error:
+        fail(error)
+    typer.echo(f"{name} ({role}, domains {list(domains)}) written to {users_file}")

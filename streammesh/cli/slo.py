@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from streammesh.cli import services
 from streammesh.cli.output import fail
 from streammesh.errors import StreamMeshError
-
-if TYPE_CHECKING:
-    from services.quality_monitor.slo import Objective
+from streammesh.products.descriptor import Descriptor
+from streammesh.products.loader import iter_descriptor_files, load_descriptor
+from streammesh.sdk.catalog import CatalogClient
 
 slo_app = typer.Typer(help="SLO recording rules and burn-rate alerts from product descriptors.")
 
@@ -31,23 +32,13 @@ FreshnessObjective = Annotated[
 Out = Annotated[Path | None, typer.Option(help="Write here instead of standard output.")]
 
 
-def _objectives(root: Path, registry: str | None, freshness: float) -> list[Objective]:
-    """Every product's SLO objectives, from the checkout or the catalog; exit 1 on failure."""
-    # Heavy imports only for this command.
-    from services.quality_monitor.slo import objectives  # noqa: PLC0415
-    from streammesh.products.loader import iter_descriptor_files, load_descriptor  # noqa: PLC0415
-
+def _descriptors(root: Path, registry: str | None) -> list[Descriptor]:
+    """Every product's descriptor, from the checkout or the catalog; exit 1 on failure."""
     try:
         if registry is None:
-            descriptors = [load_descriptor(p) for p in iter_descriptor_files(root)]
-        else:
-            import httpx  # noqa: PLC0415
-
-            from services.quality_monitor.catalog import CatalogReader  # noqa: PLC0415
-
-            with httpx.Client(base_url=registry, timeout=30) as http:
-                descriptors = [p.descriptor for p in CatalogReader(http).active_products()]
-        return objectives(descriptors, freshness)
+            return [load_descriptor(p) for p in iter_descriptor_files(root)]
+        with CatalogClient(registry) as catalog:
+            return [p.descriptor for p in catalog.products(status="active")]
     except StreamMeshError as error:
         fail(error)
 
@@ -69,9 +60,7 @@ def rules(
     freshness_objective: FreshnessObjective = 0.99,
 ) -> None:
     """Recording rules of every SLI and multi-window, multi-burn-rate alerts per product SLO."""
-    from services.quality_monitor.slo import render_rules  # noqa: PLC0415
-
-    _write(render_rules(_objectives(root, registry, freshness_objective)), out)
+    _write(services.slo_rules(_descriptors(root, registry), freshness_objective), out)
 
 
 @slo_app.command("tests")
@@ -85,7 +74,5 @@ def alert_tests(
     freshness_objective: FreshnessObjective = 0.99,
 ) -> None:
     """promtool unit tests that fire, and do not fire, every burn-rate alert of `rules`."""
-    from services.quality_monitor.slo import render_alert_tests  # noqa: PLC0415
-
-    found = _objectives(root, registry, freshness_objective)
-    _write(render_alert_tests(found, rules_file), out)
+    found = _descriptors(root, registry)
+    _write(services.slo_alert_tests(found, freshness_objective, rules_file), out)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from services.registry.api.auth import hash_password
+from streammesh.cli.services import registry_password_hash
 
 DOMAINS = ("sales", "customers", "marketing")
 
@@ -18,7 +18,7 @@ def generate(folder: Path) -> tuple[Path, dict[str, str]]:
     roles = {"admin": "admin", "monitor": "reader"}
     users = {
         name: {
-            "password": hash_password(password, iterations=20_000),
+            "password": registry_password_hash(password, iterations=20_000),
             "role": roles.get(name, "owner"),
             "domains": [name] if name in DOMAINS else [],
         }
