@@ -1,5 +1,6 @@
-"""Faust codecs: the products' `AvroCodec` (the SDK's) and the state records' `StateCodec`,
-which encodes the table records compactly for the changelog topics.
+"""Marketing's state format: the table records of `logic.py`, encoded compactly for the
+changelog topics (`encode_state`, `decode_state`, and `StateCodec` for Faust). The product
+codecs are the runtime's (`streammesh.faust.codecs`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from domains.marketing.cltv.logic import (
     StateValue,
     Status,
 )
-from streammesh.sdk.faust import AvroCodec, CodecError
+from streammesh.faust.codecs import CodecError
 
-__all__ = ["AvroCodec", "CodecError", "StateCodec", "decode_state", "encode_state"]
+__all__ = ["StateCodec", "decode_state", "encode_state"]
 
 
 def _dec(text: object) -> Decimal:

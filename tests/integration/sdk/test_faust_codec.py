@@ -1,5 +1,5 @@
-"""The SDK's Faust codecs write what confluent's AvroDeserializer reads and read what its
-AvroSerializer writes, against the running registry."""
+"""The Faust runtime's product codecs write what confluent's AvroDeserializer reads and read
+what its AvroSerializer writes, against the running registry."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from streammesh.faust import product_codecs
 from streammesh.sdk import Mesh
-from streammesh.sdk.faust import product_codecs
 from tests.integration.sdk.workspace import Workspace, order
 
 pytestmark = pytest.mark.integration

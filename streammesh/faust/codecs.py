@@ -1,23 +1,41 @@
-"""Faust codecs for data products: agents read and write product topics in the Confluent wire
-format, through the same registry and serde as every other client of the mesh.
+"""Faust codecs for data products and internal topics, and the decoding of raw inputs.
 
-    from streammesh.sdk.faust import product_codecs
+Agents read and write product topics in the Confluent wire format, through the same registry
+and serde as every other client of the mesh:
+
+    from streammesh.faust import product_codecs
 
     orders = product_codecs(mesh, "sales.orders", major=1)
     topic = app.topic(orders.topic, key_serializer=orders.key, value_serializer=orders.value)
 
-Kept out of `streammesh.sdk`'s namespace so that importing the SDK does not import Faust.
+Faust pitfalls handled here:
+
+- Faust's `raw` codec decodes keys to `bytes`, but `table_route` matches the URL's `str` key
+  and a table hashes the key bytes to find its partition: `Utf8Codec` keeps `str` keys as the
+  UTF-8 bytes the producers keyed the inputs by, so routing finds the owner.
+- Faust wraps every record in its codec layers; a processor that reads a hot topic as `raw`
+  and decodes in its handler (`decode_input`) saves that per record. A payload that can never
+  decode is then the handler's to count, and a registry that cannot answer is raised, so the
+  record is read again rather than skipped for good.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from confluent_kafka.serialization import MessageField, SerializationContext
 from faust.serializers.codecs import Codec
 
-from streammesh.serde import AvroDeserializer, AvroSerializer, SchemaRegistry
+from streammesh.serde import (
+    AvroDeserializer,
+    AvroSerializer,
+    RegistryLookupError,
+    SchemaRegistry,
+    SerdeError,
+    UnknownSchemaIdError,
+)
 
 if TYPE_CHECKING:
     from streammesh.sdk.mesh import Mesh
@@ -62,6 +80,16 @@ class AvroCodec(Codec):
         return self._deserializer(s, self._ctx)
 
 
+class Utf8Codec(Codec):
+    """`str` keys as UTF-8 bytes both ways (Faust's `raw` decodes to bytes)."""
+
+    def _dumps(self, s: Any) -> bytes:
+        return s if isinstance(s, bytes) else str(s).encode()
+
+    def _loads(self, s: bytes) -> Any:
+        return s.decode()
+
+
 def registry_codec(registry: SchemaRegistry, topic: str, field: MessageField) -> AvroCodec:
     """A codec that reads any registered writer schema and writes the subject's latest."""
     return AvroCodec(
@@ -70,6 +98,18 @@ def registry_codec(registry: SchemaRegistry, topic: str, field: MessageField) ->
         serializer=AvroSerializer(registry, auto_register_schemas=False, use_latest_version=True),
         deserializer=AvroDeserializer(registry),
     )
+
+
+def writer_codec(
+    registry: SchemaRegistry, topic: str, field: MessageField, schema: str | None = None
+) -> AvroCodec:
+    """A codec that only writes: with `schema` (Avro JSON), registered if new; without, the
+    subject's latest registered schema, with the rules the catalog attached to it."""
+    if schema is not None:
+        serializer = AvroSerializer(registry, schema)
+    else:
+        serializer = AvroSerializer(registry, auto_register_schemas=False, use_latest_version=True)
+    return AvroCodec(topic=topic, field=field, serializer=serializer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +130,24 @@ def product_codecs(mesh: Mesh, product: str, major: int | None = None) -> Produc
     return ProductCodecs(
         info.topic, key, registry_codec(mesh.registry, info.topic, MessageField.VALUE)
     )
+
+
+#: What `decode_input` gives for a payload that is not a record of any registered schema.
+UNREADABLE: Final = b""
+
+
+def decode_input(decode: Callable[[bytes | None], Any], payload: bytes | None) -> Any:
+    """The decoded record, or `UNREADABLE` for a payload that can never decode (no magic byte,
+    truncated, an id the registry does not know).
+
+    A registry that cannot answer (down, 401, 5xx) is raised, not counted: the record is then
+    neither acked nor committed, so it is read again rather than skipped for good.
+    """
+    try:
+        return decode(payload)
+    except UnknownSchemaIdError:
+        return UNREADABLE
+    except RegistryLookupError:
+        raise
+    except SerdeError:
+        return UNREADABLE

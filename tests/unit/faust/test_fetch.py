@@ -1,17 +1,43 @@
-"""The CLTV worker's fetch loop hands a record to its callback inline when the callback never
+"""The runtime's fetch loop hands a record to its callback inline when the callback never
 suspends, and otherwise finishes it in a task raced as Faust does, with nothing run twice or
-lost."""
+lost; records it handles inline are acked as Faust's `ack` would, and a partition never
+committed goes back to its start."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from faust.types import TP, Message
 
-from domains.marketing.cltv.app import create_app
-from domains.marketing.cltv.fetch import deliver
-from domains.marketing.cltv.settings import CltvSettings
+from streammesh.faust import App, DirectProducer, DirectTable, Utf8Codec, deliver, direct_table
+
+ORDERS, PROFILES = "orders", "profiles"
+NOWHERE = "127.0.0.1:1"  # nothing connects: no worker starts
+
+
+@pytest.fixture
+def app_factory(tmp_path: Path) -> Callable[..., App]:
+    """An app as a processor builds it (the runtime's `App`, a direct table), never started."""
+
+    def make(**options: Any) -> App:
+        app = App(
+            "fetch-test",
+            broker=f"kafka://{NOWHERE}",
+            store="memory://",
+            Table=DirectTable,
+            consumer_auto_offset_reset="earliest",
+            datadir=str(tmp_path),
+            autodiscover=False,
+            **options,
+        )
+        direct_table(app, "state", 6, Utf8Codec(), Utf8Codec(), DirectProducer(NOWHERE))
+        return app
+
+    return make
 
 
 async def run_race(task: asyncio.Future[Any]) -> None:
@@ -73,13 +99,14 @@ def test_a_race_lost_to_a_suspended_flow_cancels_the_callback() -> None:
     assert asyncio.run(main()) == ([], True)
 
 
-def test_the_worker_consumer_long_polls_for_the_configured_time() -> None:
+def test_the_worker_consumer_long_polls_for_the_configured_time(
+    app_factory: Callable[..., App],
+) -> None:
     """Faust fixes aiokafka's fetch wait at 1.5 s; a fetch of idle partitions then holds the
     busy ones back that long. The setting reaches the consumer the worker starts."""
 
     async def main() -> int:
-        settings = CltvSettings(fetch_max_wait_ms=37, bootstrap_servers="127.0.0.1:1")
-        app = create_app(settings)
+        app = app_factory(fetch_max_wait_ms=37)
         thread = app.consumer._thread  # type: ignore[attr-defined]  # the driver's, untyped
         consumer = thread._create_worker_consumer(app.transport)
         try:
@@ -91,25 +118,24 @@ def test_the_worker_consumer_long_polls_for_the_configured_time() -> None:
     assert asyncio.run(main()) == 37
 
 
-def test_an_inline_ack_moves_the_commit_offset_as_faust_ack_does() -> None:
+def test_an_inline_ack_moves_the_commit_offset_as_faust_ack_does(
+    app_factory: Callable[..., App],
+) -> None:
     """Acked offsets, a gap and offsets below the committed one: the offsets a commit takes
     are Faust's own, whether the records were acked by `ack` or by the inline path."""
 
     async def main() -> list[list[int | None]]:
-        settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
         found = []
         for inline in (False, True):
-            app = create_app(settings)
+            app = app_factory()
             consumer = app.consumer
-            tp = TP(settings.orders_topic, 0)
+            tp = TP(ORDERS, 0)
             app.topics._acking_topics.add(tp.topic)  # type: ignore[attr-defined]  # as started
             consumer._committed_offset[tp] = 3  # type: ignore[attr-defined]
             offsets = []
             for acked in ([1, 3, 4, 5], [4, 6, 7], [9, 8]):
                 for offset in acked:
-                    message = Message(
-                        settings.orders_topic, 0, offset, 0.0, 0, {}, b"k", b"v", None
-                    )
+                    message = Message(ORDERS, 0, offset, 0.0, 0, {}, b"k", b"v", None)
                     if inline:
                         consumer._acked_inline(tp, message)  # type: ignore[attr-defined]
                     else:
@@ -141,20 +167,20 @@ class CommittedOffsets:
         self.to_beginning.extend(partitions)
 
 
-def test_a_stream_partition_never_committed_goes_back_to_its_start() -> None:
+def test_a_stream_partition_never_committed_goes_back_to_its_start(
+    app_factory: Callable[..., App],
+) -> None:
     """Faust drops the records it fetched when a rebalance stops the flow and seeks back to
     the committed offsets; a partition with none must go back to its start, or the dropped
     records are lost. Committed partitions and the tables' changelogs stay where they are."""
 
-    settings = CltvSettings(bootstrap_servers="127.0.0.1:1")
-
     async def main() -> tuple[list[TP], dict[TP, int | None]]:
-        app = create_app(settings)
+        app = app_factory()
         changelog = next(iter(app.tables.changelog_topics))
         committed: dict[TP, int | None] = {
-            TP(settings.profiles_topic, 0): None,
-            TP(settings.profiles_topic, 1): 0,
-            TP(settings.orders_topic, 0): 42,
+            TP(PROFILES, 0): None,
+            TP(PROFILES, 1): 0,
+            TP(ORDERS, 0): 42,
             TP(changelog, 0): None,
         }
         consumer = CommittedOffsets(committed)
@@ -167,5 +193,5 @@ def test_a_stream_partition_never_committed_goes_back_to_its_start() -> None:
         return consumer.to_beginning, dict(found)
 
     to_beginning, found = asyncio.run(main())
-    assert to_beginning == [TP(settings.profiles_topic, 0), TP(settings.profiles_topic, 1)]
-    assert found[TP(settings.orders_topic, 0)] == 42  # what Faust records as committed
+    assert to_beginning == [TP(PROFILES, 0), TP(PROFILES, 1)]
+    assert found[TP(ORDERS, 0)] == 42  # what Faust records as committed

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from domains.marketing.cltv.app import UNREADABLE, decode_input
+from streammesh.faust import UNREADABLE, decode_input
 from streammesh.serde import (
     RegistryLookupError,
     SerdeError,

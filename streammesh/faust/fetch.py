@@ -1,19 +1,24 @@
-"""Faust's fetch loop without a task and a wait per record.
+"""Faust's fetch loop without a task and a wait per record, and records handled as fetched.
 
-Faust hands every fetched record to its topic callback through `wait_first(callback(message),
-suspend_flow.wait())`, so that a callback blocked by flow control returns when a rebalance
-suspends the flow. That creates two tasks, a future and a wait per record: about a tenth of a
-worker's time. Nearly every callback finishes without suspending (decode, put on a queue with
-room), so `deliver` runs it inline; one that does suspend is handed to a task and raced against
-`suspend_flow` as Faust does. The loop is Faust 0.15.3's `Consumer._drain_messages` otherwise
-(the version is pinned).
+Faust pitfalls handled here:
 
-Records of the topics in `App.inline` skip Faust's conductor, channel queue, stream and event
-altogether: the fetch loop hands each to its handler as it comes, then acks it on the consumer
-as a stream would (a commit covers only acked records and flushes the producer first). A
-record fetched while the flow is stopped waits for it, or is dropped when a rebalance suspends
-it, like Faust's own callback; after the rebalance the consumer seeks back to the committed
-offsets.
+- Faust hands every fetched record to its topic callback through `wait_first(callback(message),
+  suspend_flow.wait())`, so that a callback blocked by flow control returns when a rebalance
+  suspends the flow. That creates two tasks, a future and a wait per record: about a tenth of a
+  worker's time. Nearly every callback finishes without suspending (decode, put on a queue
+  with room), so `deliver` runs it inline; one that does suspend is handed to a task and raced
+  against `suspend_flow` as Faust does. The loop is Faust 0.15.3's `Consumer._drain_messages`
+  otherwise (the version is pinned).
+- Records of the topics in `App.inline` skip Faust's conductor, channel queue, stream and event
+  altogether: the fetch loop hands each to its handler as it comes, then acks it on the
+  consumer as a stream would (a commit covers only acked records and flushes the producer
+  first). A record fetched while the flow is stopped waits for it, or is dropped when a
+  rebalance suspends it, like Faust's own callback; after the rebalance the consumer seeks
+  back to the committed offsets.
+- Faust fixes aiokafka's `fetch_max_wait_ms` at 1.5 s: `App(fetch_max_wait_ms=...)` sets it.
+- aiokafka's `seek_to_committed` leaves a partition without a committed offset where it is,
+  past the records Faust dropped when the flow stopped: `ConsumerThread` sends such a stream
+  partition back to its start.
 """
 
 from __future__ import annotations
@@ -59,9 +64,9 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # Faust fixes 1.5 s. aiokafka sends no fetch to a broker while one is in flight, so a
-        # fetch of only idle partitions (profiles, while the others' records are still being
-        # processed) held the busy ones back that long, and a worker at 5,000 orders/s settled
-        # into 2 s cycles, 1.5 s behind. The long poll bounds that stall.
+        # fetch of only idle partitions (a quiet input, while the others' records are still
+        # being processed) held the busy ones back that long, and a CLTV worker at 5,000
+        # orders/s settled into 2 s cycles, 1.5 s behind. The long poll bounds that stall.
         consumer._fetch_max_wait_ms = cast(App, self.app).fetch_max_wait_ms
         return consumer
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from streammesh.sdk.faust import AvroCodec, CodecError
+from streammesh.faust import AvroCodec, CodecError
 
 
 def test_a_codec_refuses_the_direction_it_was_not_given() -> None:
