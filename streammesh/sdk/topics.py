@@ -270,14 +270,13 @@ def ensure_topics(
     specs = list(specs)
     current = describe_topics(admin, [s.name for s in specs], timeout)
     missing = [s for s in specs if current[s.name] is None]
-    if not missing:
-        return []
     new = [
         NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config)) for s in missing
     ]
     created: list[str] = []
     try:
-        for name, future in admin.create_topics(new, operation_timeout=timeout).items():
+        futures = admin.create_topics(new, operation_timeout=timeout) if new else {}
+        for name, future in futures.items():
             try:
                 future.result(timeout=timeout)
                 created.append(name)
@@ -286,8 +285,9 @@ def ensure_topics(
                     raise
     except KafkaException as exc:
         raise SdkError(f"Kafka refused to create a topic: {exc.args[0]}") from exc
-    # A worker that subscribes before the metadata shows leaders ignores the topic for good.
-    _await_leaders(admin, [s.name for s in missing], timeout)
+    # A worker that subscribes before the metadata shows leaders ignores the topic for good;
+    # a topic another process has just created may not have them yet either.
+    _await_leaders(admin, [s.name for s in specs], timeout)
     return created
 
 
