@@ -25,9 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 from faust.serializers.codecs import Codec
 
+from streammesh.errors import StreamMeshError
 from streammesh.serde import (
     AvroDeserializer,
     AvroSerializer,
@@ -41,8 +42,9 @@ if TYPE_CHECKING:
     from streammesh.sdk.mesh import Mesh
 
 
-class CodecError(ValueError):
-    """A record that this codec cannot encode or decode."""
+class CodecError(StreamMeshError, SerializationError, ValueError):
+    """A record that this codec cannot encode or decode; also confluent's `SerializationError`
+    and a `ValueError`, as callers written for either catch it."""
 
 
 class AvroCodec(Codec):
