@@ -72,7 +72,7 @@ def test_partition_by_places_each_record_by_its_ids_murmur2(
             producer.publish(order(customer_id=customer), key=customer, partition_by=customer)
     messages = _read_all(bootstrap_servers, producer.topic, group_id, len(customers))
     values = _decode(registry_url, messages)
-    assert sorted(v["customer_id"] for v in values) == customers
+    assert sorted(v["customer_id"] for v in values) == sorted(customers)
     for message, value in zip(messages, values, strict=True):
         assert message.partition() == partition_of(value["customer_id"], 6)
     assert len({m.partition() for m in messages}) > 1
