@@ -2,10 +2,12 @@
 
 `python -m domains.customers.generator --seed S --customers C [--changes N] [--rate R]`
 
-The customers are those of `domains.customers.population` for the seed, the same ids the sales
+The customers are those of `domains.population` for the seed, the same ids the sales
 generator orders for. First comes each customer's profile as of signup, in signup order; then
 `changes` later versions, each moving one customer to another segment (customers who buy more
-are likelier to move, mostly upwards), spread over the simulated history.
+are likelier to move, mostly upwards), spread over the simulated history. Records are keyed by
+customer id and placed by the id's murmur2 hash, like the sales generator's orders: the CLTV
+processor relies on the two products being co-partitioned.
 """
 
 from __future__ import annotations
@@ -14,22 +16,12 @@ import itertools
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from domains.customers.population import (
-    DAY_MS,
-    DEFAULT_START_MS,
-    Customer,
-    Segment,
-    population,
-)
-from domains.customers.publish import (
-    generator_parser,
-    paced,
-    publisher_from_args,
-    stamped_now,
-)
+from domains.population import DAY_MS, DEFAULT_START_MS, Customer, Segment, population
+from streammesh.sdk.generate import generator_parser, paced, producer_from_args, stamped_now
 
-DESCRIPTOR = "domains/customers/products/profiles.yaml"
+DESCRIPTOR = Path(__file__).parent / "products" / "profiles.yaml"
 
 #: Where a customer moves from each segment, with weights: mostly up, sometimes down.
 MOVES: dict[Segment, tuple[tuple[Segment, ...], tuple[float, ...]]] = {
@@ -97,17 +89,17 @@ def iter_segment_changes(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = generator_parser(__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--changes", type=int, default=0, help="segment moves after signup")
     args = parser.parse_args(argv)
-    publisher = publisher_from_args(args, DESCRIPTOR)
     config = ProfilesConfig(seed=args.seed, customers=args.customers, changes=args.changes)
     count = 0
-    for event in paced(iter_profiles(config), args.rate):
-        value = stamped_now(event.value, "updated_at") if args.live else event.value
-        publisher.publish(event.key, value)
-        count += 1
-    publisher.close()
-    print(f"{count} profiles to {publisher.topic}")
+    with producer_from_args(args, DESCRIPTOR) as producer:
+        for event in paced(iter_profiles(config), args.rate):
+            value = stamped_now(event.value, "updated_at") if args.live else event.value
+            producer.publish(value, key=event.key, partition_by=event.key)
+            count += 1
+    print(f"{count} profiles to {producer.topic}")
 
 
 if __name__ == "__main__":

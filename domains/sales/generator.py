@@ -4,7 +4,7 @@
 
 Realistic shapes, all from the seed:
 
-- who buys: the customers of `domains.customers.population` (the ids the profiles carry), each
+- who buys: the customers of `domains.population` (the ids the profiles carry), each
   picked in proportion to a Pareto-distributed activity, so a few repeat buyers place most
   orders;
 - what: baskets of 1-5 distinct SKUs from a catalog with log-normal prices, quantities skewed
@@ -15,9 +15,11 @@ Realistic shapes, all from the seed:
 - optional noise: `duplicate_ratio` re-sends an earlier record unchanged (a producer retry), and
   `bad_ratio` emits records that break the product's contract (negative amount, lowercase
   currency, no line items, a zero quantity) for the quality monitor: they still fit the Avro
-  schema and are produced as they are.
+  schema and are produced as they are (the SDK producer's `on_invalid="send"`).
 
 Event times advance by exponential gaps (`mean_gap_ms`) from `start_ms`, in simulated time.
+Records are keyed by customer id and placed by the id's murmur2 hash, so a customer's orders
+and profile share a partition number, as the CLTV processor needs.
 """
 
 from __future__ import annotations
@@ -29,16 +31,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 
-from domains.customers.population import DEFAULT_START_MS, Segment, population
-from domains.customers.publish import (
-    generator_parser,
-    paced,
-    publisher_from_args,
-    stamped_now,
-)
+from domains.population import DEFAULT_START_MS, Segment, population
+from streammesh.sdk.generate import generator_parser, paced, producer_from_args, stamped_now
 
-DESCRIPTOR = "domains/sales/products/orders.yaml"
+DESCRIPTOR = Path(__file__).parent / "products" / "orders.yaml"
 CENT = Decimal("0.01")
 CATALOG_SIZE = 500
 #: How many placed orders stay eligible for a later cancellation or refund.
@@ -196,11 +194,11 @@ def _corrupt(rng: random.Random, value: dict[str, object]) -> dict[str, object]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = generator_parser(__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--count", type=int, default=None, help="stop after N events")
     parser.add_argument("--bad-ratio", type=float, default=0.0)
     parser.add_argument("--duplicate-ratio", type=float, default=0.0)
     args = parser.parse_args(argv)
-    publisher = publisher_from_args(args, DESCRIPTOR)
     config = SalesConfig(
         seed=args.seed,
         customers=args.customers,
@@ -209,16 +207,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     events = itertools.islice(iter_orders(config), args.count)
     count = 0
-    try:
-        for event in paced(events, args.rate):
-            value = stamped_now(event.value, "event_time") if args.live else event.value
-            publisher.publish(event.key, value)
-            count += 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        publisher.close()
-        print(f"{count} orders to {publisher.topic}")
+    # "send": the injected bad orders go out as they are, for the quality monitor to catch
+    with producer_from_args(args, DESCRIPTOR, on_invalid="send") as producer:
+        try:
+            for event in paced(events, args.rate):
+                value = stamped_now(event.value, "event_time") if args.live else event.value
+                producer.publish(value, key=event.key, partition_by=event.key)
+                count += 1
+        except KeyboardInterrupt:
+            pass  # stopping: flush what was published
+    print(f"{count} orders to {producer.topic}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from streammesh.sdk import (
     Refusal,
 )
 from streammesh.sdk.errors import SdkError
+from streammesh.sdk.producer import OnInvalid
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def publish(
             total = sum(1 for line in counting if line.strip())
         stream = path.open(encoding="utf-8")
     try:
-        with open_mesh() as mesh, mesh.producer(product, major) as producer:
+        on_invalid: OnInvalid = "dlq" if dlq else "raise"
+        with open_mesh() as mesh, mesh.producer(product, major, on_invalid=on_invalid) as producer:
             summary = Summary(producer.product.ref)
             value = JsonConverter(_schema(producer.value_schema.schema.schema_str))
             key = None
@@ -173,28 +175,35 @@ def publish(
 
 
 def _publish_line(producer: ProductProducer, line: Line, summary: Summary, *, dlq: bool) -> None:
-    """Publish one line, or record why not; with `dlq` a refused line is also dead-lettered
-    as it was read, so what the sender fixes and sends again is exactly what failed."""
-    key: bytes | None = None  # the key only when it fitted the key schema
+    """Publish one line, or record why not. A record the contract refuses is dead-lettered by
+    the producer itself (with `dlq`); input that never became a record goes to the dead-letter
+    topic as it was read, so what the sender fixes and sends again is exactly what failed."""
     if line.record is None:
         refusal, fmt = Refusal((), (line.error or "not a record",)), PayloadFormat.TEXT
     else:
         try:
-            producer.publish(line.record, key=line.key, headers=line.headers or None)
-        except ContractViolation as exc:
-            refusal, fmt = Refusal(exc.rules, exc.reasons), PayloadFormat.JSON
-            key = producer.serialize_key(line.key)
+            published = producer.publish(line.record, key=line.key, headers=line.headers or None)
+        except ContractViolation as exc:  # refused, and not dead-lettered: no --dlq
+            _refused(summary, line, Refusal(exc.rules, exc.reasons))
+            return
         except SdkError as exc:  # a key that does not fit the key schema
             refusal, fmt = Refusal((), (str(exc),)), PayloadFormat.JSON
         else:
-            summary.sent += 1
+            if published.refusal is None:
+                summary.sent += 1
+            else:
+                _refused(summary, line, published.refusal)
             return
+    _refused(summary, line, refusal)
+    if dlq:
+        payload = line.text.rstrip("\r\n").encode()
+        producer.dead_letter(payload, refusal, fmt=fmt, headers=line.headers or None)
+
+
+def _refused(summary: Summary, line: Line, refusal: Refusal) -> None:
     summary.refused.append(
         {"line": line.number, "reasons": list(refusal.reasons), "rules": list(refusal.rules)}
     )
-    if dlq:
-        payload = line.text.rstrip("\r\n").encode()
-        producer.dead_letter(payload, refusal, fmt=fmt, key=key, headers=line.headers or None)
 
 
 def _report(summary: Summary, output: OutputFormat) -> None:

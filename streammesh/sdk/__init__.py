@@ -19,7 +19,14 @@ from streammesh.sdk.errors import (
     TopicChangeRefused,
 )
 from streammesh.sdk.mesh import Mesh, register_native_rules
-from streammesh.sdk.producer import DeliveryReport, Outcome, ProductProducer, Refusal
+from streammesh.sdk.partition import murmur2, partition_of
+from streammesh.sdk.producer import (
+    DeliveryReport,
+    Outcome,
+    ProductProducer,
+    Published,
+    Refusal,
+)
 from streammesh.sdk.topics import (
     TopicChange,
     TopicPlan,
@@ -42,6 +49,7 @@ __all__ = [
     "ProductNotFoundError",
     "ProductProducer",
     "ProductRefError",
+    "Published",
     "Record",
     "RecordConversionError",
     "Refusal",
@@ -54,7 +62,9 @@ __all__ = [
     "apply_topics",
     "dlq_topic",
     "ensure_topics",
+    "murmur2",
     "parse_product",
+    "partition_of",
     "plan_topics",
     "register_native_rules",
     "to_json",

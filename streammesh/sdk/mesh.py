@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Self
 
 from confluent_kafka import Consumer, Producer
@@ -13,9 +14,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, SchemaRegistry
 
 from streammesh.contracts import NativeCelExecutor, NativeCelFieldExecutor
 from streammesh.products.descriptor import Descriptor
+from streammesh.products.loader import file_schema_loader, load_descriptor
 from streammesh.sdk.catalog import CatalogClient, Product, parse_product
 from streammesh.sdk.consumer import ProductConsumer
-from streammesh.sdk.errors import CatalogError
+from streammesh.sdk.errors import CatalogError, SdkError
 from streammesh.sdk.producer import DeliveryCallback, OnInvalid, ProductProducer
 from streammesh.sdk.topics import TopicPlan, apply_topics
 from streammesh.settings import MeshSettings, get_mesh_settings, registry_client_config
@@ -96,9 +98,10 @@ class Mesh:
         on_invalid: OnInvalid = "raise",
         on_delivery: DeliveryCallback | None = None,
         config: Mapping[str, Any] | None = None,
+        topic: str | None = None,
     ) -> ProductProducer:
         """A producer of `product`; `config` adds or overrides confluent producer settings
-        (`linger.ms`, `batch.size`, ...)."""
+        (`linger.ms`, `batch.size`, ...); `topic` writes to a copy of the product's topic."""
         info = self.product(product, major)
         try:
             value = self.registry.get_latest_version(info.value_subject)
@@ -114,6 +117,7 @@ class Mesh:
             value,
             on_invalid=on_invalid,
             on_delivery=on_delivery,
+            topic=topic,
         )
 
     def consumer(
@@ -147,6 +151,24 @@ class Mesh:
             self.admin, descriptor, grow_partitions=grow_partitions, dry_run=dry_run
         )
 
+    def apply_product(
+        self, path: Path, *, root: Path | None = None, topics: bool = True
+    ) -> Product:
+        """Apply the descriptor at `path` alone: its topics (unless `topics` is False, for a
+        test writing to copies), then its catalog entry with its schemas, read relative to
+        `root` (default: the nearest folder above `path` holding `schemas/`). Idempotent;
+        `streammesh product apply` plans and applies many products at once."""
+        descriptor = load_descriptor(path)
+        schemas = file_schema_loader(root or _checkout_of(path))
+        key_schema = descriptor.topic.key_schema
+        if topics:
+            self.apply_topics(descriptor)
+        return self.catalog.put_product(
+            descriptor,
+            schemas(descriptor.topic.value_schema),
+            None if key_schema is None else schemas(key_schema),
+        )
+
     # --- lifecycle
 
     def close(self) -> None:
@@ -163,3 +185,11 @@ class Mesh:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _checkout_of(path: Path) -> Path:
+    """The nearest folder above `path` with a `schemas/` folder: where its schema paths start."""
+    for folder in path.resolve().parents:
+        if (folder / "schemas").is_dir():
+            return folder
+    raise SdkError(f"{path}: no schemas/ folder above it; give the checkout as root")

@@ -3,7 +3,10 @@
 A record is refused before it leaves the process when its shape does not match the product's
 Avro value schema or it breaks one of the product's CEL quality rules (evaluated on the native
 runtime with confluent's semantics). A refused record raises `ContractViolation`, or, with
-`on_invalid="dlq"`, goes to `<topic>.dlq` with headers saying why.
+`on_invalid="dlq"`, goes to `<topic>.dlq` with headers saying why. `on_invalid="send"` checks
+the Avro shape only (the wire format needs it) and sends records without evaluating the rules,
+as a producer off the paved road would: the injected bad records the quality monitor is there
+to catch, or a benchmark's load.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from streammesh.deadletter import PayloadFormat, Reason, dead_letter_headers, dl
 from streammesh.sdk.catalog import Product
 from streammesh.sdk.convert import to_json
 from streammesh.sdk.errors import ContractViolation, SdkError
+from streammesh.sdk.partition import partition_of
 from streammesh.sdk.produce import produce
-from streammesh.serde import AvroSerializer, SchemaRegistry, SerdeError
+from streammesh.serde import AvroSerializer, SchemaRegistry, SerdeError, SubjectNameStrategy
 
-OnInvalid = Literal["raise", "dlq"]
+OnInvalid = Literal["raise", "dlq", "send"]
 Headers = Mapping[str, str | bytes] | Sequence[tuple[str, str | bytes]]
 #: Headers as confluent's producer takes them.
 WireHeaders = list[tuple[str, str | bytes | None]]
@@ -38,6 +42,23 @@ class Outcome(StrEnum):
 
     SENT = "sent"
     DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a record does not fit the contract: broken rule names and one reason per problem."""
+
+    rules: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What `publish` did with a record, and why the contract refused it when it was
+    dead-lettered."""
+
+    outcome: Outcome
+    refusal: Refusal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,35 +79,44 @@ class DeliveryReport:
 DeliveryCallback = Callable[[DeliveryReport], None]
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a record does not fit the contract: broken rule names and one reason per problem."""
-
-    rules: tuple[str, ...]
-    reasons: tuple[str, ...]
+def subject_of(subject: str) -> SubjectNameStrategy:
+    """A strategy naming `subject` whatever the topic: a product's records carry its own
+    schema ids, on its topic or on a copy of it."""
+    return lambda _ctx, _record_name: subject
 
 
 class ContractValidator:
     """The product's contract for one record: Avro shape, then the WRITE-mode CEL rules."""
 
-    def __init__(self, registry: SchemaRegistry, topic: str, value: RegisteredSchema) -> None:
+    def __init__(
+        self, registry: SchemaRegistry, topic: str, subject: str, value: RegisteredSchema
+    ) -> None:
         self._topic = topic
         self._ctx = SerializationContext(topic, MessageField.VALUE)
         self._serializer = AvroSerializer(
-            registry, value.schema, auto_register_schemas=False, use_latest_version=True
+            registry,
+            value.schema,
+            auto_register_schemas=False,
+            use_latest_version=True,
+            subject_name_strategy=subject_of(subject),
         )
         rule_set = value.schema.rule_set
         self._rules = RuleEvaluator.from_rule_set(
             rule_set.to_dict() if rule_set is not None else {}, "WRITE", schema=value.schema
         )
 
-    def check(self, record: Mapping[str, Any]) -> tuple[bytes | None, Refusal | None]:
+    def check(
+        self, record: Mapping[str, Any], *, rules: bool = True
+    ) -> tuple[bytes | None, Refusal | None]:
         """The encoded value when the record passes; otherwise the refusal (and the encoded
-        value if only rules failed, so a dead letter keeps the product's wire format)."""
+        value if only rules failed, so a dead letter keeps the product's wire format). With
+        `rules` False only the Avro shape is checked."""
         try:
             payload = self._serializer(record, self._ctx)
         except SerdeError as exc:
             return None, Refusal((), (str(exc),))
+        if not rules:
+            return payload, None
         violations = [v for v in self._rules.evaluate(record) if v.on_failure != "NONE"]
         if not violations:
             return payload, None
@@ -101,7 +131,9 @@ class ProductProducer:
 
     Sends are asynchronous and batched by the producer's `linger.ms`; `flush()` waits for the
     delivery reports, and leaving the `with` block flushes. `on_delivery` is called (from
-    `publish`, `poll` or `flush`) with a `DeliveryReport` for every record sent.
+    `publish`, `poll` or `flush`) with a `DeliveryReport` for every record sent. `topic`
+    writes to a copy of the product's topic (a test's or a benchmark's) instead of its own;
+    records still carry the product's schema ids.
     """
 
     def __init__(
@@ -113,20 +145,27 @@ class ProductProducer:
         *,
         on_invalid: OnInvalid = "raise",
         on_delivery: DeliveryCallback | None = None,
+        topic: str | None = None,
     ) -> None:
-        if on_invalid not in ("raise", "dlq"):
-            raise SdkError(f"on_invalid must be 'raise' or 'dlq', not {on_invalid!r}")
+        if on_invalid not in ("raise", "dlq", "send"):
+            raise SdkError(f"on_invalid must be 'raise', 'dlq' or 'send', not {on_invalid!r}")
         self.product = product
         self.value_schema = value
-        self.topic = product.topic
+        self.topic = topic or product.topic
         self.dlq_topic = dlq_topic(self.topic)
         self._producer = producer
-        self._validator = ContractValidator(registry, self.topic, value)
+        self._validator = ContractValidator(registry, self.topic, product.value_subject, value)
         self._key_serializer = (
-            AvroSerializer(registry, auto_register_schemas=False, use_latest_version=True)
+            AvroSerializer(
+                registry,
+                auto_register_schemas=False,
+                use_latest_version=True,
+                subject_name_strategy=subject_of(product.key_subject),
+            )
             if product.key_subject is not None
             else None
         )
+        self._partitions: int | None = None
         self._key_ctx = SerializationContext(self.topic, MessageField.KEY)
         self._on_invalid = on_invalid
         self._on_delivery = on_delivery
@@ -146,30 +185,38 @@ class ProductProducer:
         record: Mapping[str, Any],
         *,
         key: Any = None,
+        partition_by: str | None = None,
         headers: Headers | None = None,
         timestamp: datetime | int | None = None,
         on_delivery: DeliveryCallback | None = None,
-    ) -> Outcome:
+    ) -> Published:
         """Check `record` against the contract, then queue it for sending.
 
-        Raises `ContractViolation` for a refused record (or dead-letters it with
-        `on_invalid="dlq"`), `SdkError` if the key does not fit the key schema.
+        `partition_by` places the record as Kafka's Java default partitioner places one keyed
+        by that text (`partition.partition_of`), whatever the key's Avro bytes; without it the
+        producer's partitioner hashes the key as serialized.
+
+        Raises `ContractViolation` for a refused record (unless `on_invalid="dlq"`
+        dead-letters it), `SdkError` if the key does not fit the key schema.
         """
         key_bytes = self.serialize_key(key)
-        payload, refusal = self._validator.check(record)
+        payload, refusal = self._validator.check(record, rules=self._on_invalid != "send")
         if refusal is None:
             callback = self._callback(on_delivery)
             stamp = _millis(timestamp)
-            self._produce(self.topic, payload, key_bytes, _headers(headers), stamp, callback)
+            partition = -1 if partition_by is None else self.partition_of(partition_by)
+            self._produce(
+                self.topic, payload, key_bytes, _headers(headers), stamp, callback, partition
+            )
             self.sent += 1
-            return Outcome.SENT
-        if self._on_invalid == "raise":
+            return Published(Outcome.SENT)
+        if self._on_invalid != "dlq":
             raise ContractViolation(self.product.ref, refusal.reasons, refusal.rules)
         fmt = PayloadFormat.AVRO
         if payload is None:  # it does not fit the Avro schema: keep it readable as JSON
             fmt = PayloadFormat.JSON
             payload = json.dumps(to_json(record), sort_keys=True).encode()
-        return self.dead_letter(
+        outcome = self.dead_letter(
             payload,
             refusal,
             fmt=fmt,
@@ -178,6 +225,17 @@ class ProductProducer:
             timestamp=timestamp,
             on_delivery=on_delivery,
         )
+        return Published(outcome, refusal)
+
+    def partition_of(self, text: str) -> int:
+        """The partition of `self.topic` a record placed by `text` goes to."""
+        if self._partitions is None:
+            # the count Kafka reports, as Java's partitioner uses; read once per producer
+            metadata = self._producer.list_topics(self.topic, timeout=30).topics.get(self.topic)
+            if metadata is None or metadata.error is not None or not metadata.partitions:
+                raise SdkError(f"topic {self.topic} has no partitions to place records on")
+            self._partitions = len(metadata.partitions)
+        return partition_of(text, self._partitions)
 
     def dead_letter(
         self,
@@ -235,12 +293,14 @@ class ProductProducer:
         headers: WireHeaders,
         timestamp: int,
         callback: Callable[[KafkaError | None, Message], None],
+        partition: int = -1,  # -1: the producer's partitioner decides
     ) -> None:
         produce(
             self._producer,
             topic,
             value,
             key,
+            partition=partition,
             headers=headers or None,
             timestamp=timestamp,
             on_delivery=callback,

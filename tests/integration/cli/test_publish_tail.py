@@ -1,5 +1,6 @@
 """`publish` sends the good lines of a file and reports each bad one with its reason (exit 1),
-or with `--dlq` dead-letters them as read; `tail` prints records back decoded, JSON-safe."""
+or with `--dlq` dead-letters them: a record the contract refuses as the producer encoded it,
+a line that never became a record as read; `tail` prints records back decoded, JSON-safe."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, Message
+from confluent_kafka.schema_registry import SchemaRegistryClient
 from typer.testing import CliRunner
 
 from streammesh.cli import app
+from streammesh.serde import AvroDeserializer
 from tests.integration.sdk.workspace import Workspace
 
 pytestmark = pytest.mark.integration
@@ -87,8 +90,8 @@ def test_publish_sends_good_lines_reports_bad_ones_and_tail_reads_them_back(
     assert "1 sent" in ok.output
 
 
-def test_publish_dlq_sends_every_refused_line_to_the_dead_letter_topic_as_read(
-    workspace: Workspace, bootstrap_servers: str, group_id: str
+def test_publish_dlq_sends_every_refused_line_to_the_dead_letter_topic(
+    workspace: Workspace, bootstrap_servers: str, registry_url: str, group_id: str
 ) -> None:
     assert runner.invoke(app, ["product", "apply", str(workspace.root / "domains")]).exit_code == 0
     lines = [
@@ -124,11 +127,19 @@ def test_publish_dlq_sends_every_refused_line_to_the_dead_letter_topic_as_read(
     consumer.close()
     assert len(letters) == 3
     by_value = {m.value(): _headers(m) for m in letters}
-    assert set(by_value) == {line.encode() for line in lines[1:]}
-    rule = by_value[lines[1].encode()]
+    # the record the contract refused, in the product's wire format; the others as read
+    (encoded,) = set(by_value) - {line.encode() for line in lines[2:]}
+    registry = SchemaRegistryClient({"url": registry_url})
+    try:
+        decoded = AvroDeserializer(registry)(encoded)
+    finally:
+        registry.close()
+    assert isinstance(decoded, dict)
+    assert (decoded["order_id"], decoded["currency"]) == ("o-3", "eur")
+    rule = by_value[encoded]
     assert rule["__streammesh.reason"] == b"rule_violation"
     assert rule["__rule.name"] == b"currency_iso_4217"
-    assert rule["__streammesh.format"] == b"json"
+    assert rule["__streammesh.format"] == b"avro"
     assert rule["__rule.topic"] == f"{product}.v1".encode()
     text = by_value[b"not json"]
     assert text["__streammesh.format"] == b"text"
@@ -138,7 +149,7 @@ def test_publish_dlq_sends_every_refused_line_to_the_dead_letter_topic_as_read(
     assert b"amount" in mismatch["__rule.exception"]
     # the key is kept when it fitted the key schema (a rule broke, not the shape)
     keys = {m.value(): m.key() for m in letters}
-    assert keys[lines[1].encode()] is not None
+    assert keys[encoded] is not None
     assert keys[b"not json"] is None
 
     human = runner.invoke(app, args)

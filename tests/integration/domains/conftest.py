@@ -24,7 +24,6 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from domains.customers.generator import DESCRIPTOR as PROFILES
 from domains.customers.generator import ProfilesConfig, iter_profiles
-from domains.customers.publish import ProductPublisher, read_descriptor
 from domains.marketing.cltv.batch import (
     CustomerValue,
     SegmentValue,
@@ -36,7 +35,10 @@ from domains.marketing.cltv.model import CltvModel, load_model
 from domains.sales.generator import DESCRIPTOR as ORDERS
 from domains.sales.generator import SalesConfig, iter_orders
 from streammesh.broker.launcher import free_port
+from streammesh.sdk import Mesh as SdkMesh
+from streammesh.sdk import ProductProducer
 from streammesh.serde import AvroDeserializer
+from streammesh.settings import MeshSettings
 from tests.conftest import RegistryFactory, TopicFactory, unique_name
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -72,6 +74,20 @@ def make_history(
 
 
 @dataclass
+class KeyedPublisher:
+    """The SDK producer of an input product, keyed and placed by customer id as the
+    generators publish; bad records go out as they are, as the sales generator's do."""
+
+    producer: ProductProducer
+
+    def publish(self, key: str, value: dict[str, Any]) -> None:
+        self.producer.publish(value, key=key, partition_by=key)
+
+    def flush(self) -> None:
+        assert self.producer.flush() == 0
+
+
+@dataclass
 class Mesh:
     """The products of one test: topics, a registry, publishers and output readers."""
 
@@ -83,7 +99,7 @@ class Mesh:
     cltv_topic: str
     segments_topic: str
     model: CltvModel
-    publishers: dict[str, ProductPublisher] = field(default_factory=dict)
+    publishers: dict[str, KeyedPublisher] = field(default_factory=dict)
 
     def publish(self, history: History, start: int = 0, stop: int | None = None) -> None:
         for kind, key, value in history.events[start:stop]:
@@ -247,20 +263,19 @@ def mesh(
         segments_topic=topic_factory(partitions=1, config=COMPACT, suffix=".segments"),
         model=load_model(),
     )
-    for kind, descriptor, topic in (
-        ("orders", ORDERS, the_mesh.orders_topic),
-        ("profiles", PROFILES, the_mesh.profiles_topic),
-    ):
-        the_mesh.publishers[kind] = ProductPublisher(
-            read_descriptor(descriptor),
-            bootstrap_servers=bootstrap_servers,
-            registry_url=the_mesh.registry_url,
-            topic=topic,
-            auto_register_schemas=True,
-        )
-    yield the_mesh
-    for publisher in the_mesh.publishers.values():
-        publisher.close()
+    settings = MeshSettings(bootstrap_servers=bootstrap_servers, registry_url=the_mesh.registry_url)
+    with SdkMesh(settings) as sdk:
+        # in the catalog, but written to this test's topics: no canonical topics are made
+        for kind, descriptor, topic in (
+            ("orders", ORDERS, the_mesh.orders_topic),
+            ("profiles", PROFILES, the_mesh.profiles_topic),
+        ):
+            ref = sdk.apply_product(descriptor, topics=False).ref
+            producer = sdk.producer(ref, topic=topic, on_invalid="send")
+            the_mesh.publishers[kind] = KeyedPublisher(producer)
+        yield the_mesh
+        for publisher in the_mesh.publishers.values():
+            publisher.producer.close()
     # the app's internal topics: changelogs and the partials topic
     internal = [t for t in admin.list_topics(timeout=10).topics if t.startswith(app_id)]
     if internal:

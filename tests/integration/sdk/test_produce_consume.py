@@ -21,7 +21,14 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_reader
 
 from streammesh.products.loader import load_descriptor
-from streammesh.sdk import ContractViolation, DeliveryReport, Mesh, Outcome, dlq_topic
+from streammesh.sdk import (
+    ContractViolation,
+    DeliveryReport,
+    Mesh,
+    Outcome,
+    Published,
+    dlq_topic,
+)
 from tests.integration.sdk.workspace import Workspace, order
 
 pytestmark = pytest.mark.integration
@@ -59,7 +66,7 @@ def test_published_records_decode_with_confluent_and_kcat(
     with mesh.producer(registered.ref("sales.orders"), on_delivery=reports.append) as producer:
         for i in range(3):
             sent = producer.publish(order(order_id=f"o-{i}"), key="c-1", headers={"h": "v"})
-            assert sent is Outcome.SENT
+            assert sent == Published(Outcome.SENT)
     assert len(reports) == 3
     assert all(r.ok for r in reports)
     assert {r.partition for r in reports} == {reports[0].partition}  # one key, one partition
@@ -161,9 +168,12 @@ def test_refused_records_raise_or_go_to_the_dead_letter_topic(
         assert producer.sent == 0
 
     with mesh.producer(product, on_invalid="dlq") as producer:
-        assert producer.publish(order(currency="eur"), key="c-1") is Outcome.DEAD_LETTERED
-        assert producer.publish(order(status="lost")) is Outcome.DEAD_LETTERED
-        assert producer.publish(order()) is Outcome.SENT
+        lettered = producer.publish(order(currency="eur"), key="c-1")
+        assert lettered.outcome is Outcome.DEAD_LETTERED
+        assert lettered.refusal is not None
+        assert lettered.refusal.rules == ("currency_iso_4217",)
+        assert producer.publish(order(status="lost")).outcome is Outcome.DEAD_LETTERED
+        assert producer.publish(order()) == Published(Outcome.SENT)
     # The two letters may sit in different partitions: put them in the order they were sent.
     letters = sorted(
         _read(bootstrap_servers, dlq_topic(topic), group_id, 2),

@@ -13,8 +13,7 @@ import fastavro
 import pytest
 
 from domains.customers.generator import ProfilesConfig, iter_profiles
-from domains.customers.population import population
-from domains.customers.publish import customer_partition, murmur2
+from domains.population import population
 from domains.sales.generator import Kind, SalesConfig, iter_orders, line_total
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -139,11 +138,3 @@ def test_segments_move_over_time() -> None:
         assert event.value["segment"] != current[event.key]  # a change is a move
         current[event.key] = event.value["segment"]
     assert Counter(first.values())["consumer"] > 200
-
-
-def test_partitioning_is_kafkas_murmur2_of_the_customer_id() -> None:
-    # vectors from Kafka's own UtilsTest
-    assert murmur2(b"21") == -973932308
-    assert murmur2(b"foobar") == -790332482
-    assert murmur2(b"a-little-bit-long-string") == -985981536
-    assert customer_partition("21", 6) == (-973932308 & 0x7FFFFFFF) % 6

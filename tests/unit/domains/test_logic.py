@@ -16,7 +16,6 @@ from decimal import Decimal
 import pytest
 
 from domains.customers.generator import ProfilesConfig, iter_profiles
-from domains.customers.publish import customer_partition
 from domains.marketing.cltv.batch import customer_values, segment_values
 from domains.marketing.cltv.codec import decode_state, encode_state
 from domains.marketing.cltv.logic import (
@@ -38,6 +37,7 @@ from domains.marketing.cltv.logic import (
 )
 from domains.marketing.cltv.model import CustomerHistory, FrequencyLifetimeModel
 from domains.sales.generator import SalesConfig, iter_orders
+from streammesh.sdk.partition import partition_of as customer_partition
 
 MODEL = FrequencyLifetimeModel(
     r=Decimal("0.4"), alpha_days=Decimal("1.5"), lifetime_days=Decimal("120")

@@ -1,7 +1,8 @@
 """The simulated customer base: who the customers are, derived from a seed alone.
 
 Both the customers and the sales generators draw from this, so the same seed gives the same
-customer ids in `customers.profiles.v1` and `sales.orders.v1`.
+customer ids in `customers.profiles.v1` and `sales.orders.v1`. It is the simulated world the
+domains share, owned by none of them: no domain imports another's code.
 """
 
 from __future__ import annotations
