@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from domains.population import DAY_MS, DEFAULT_START_MS, Customer, Segment, population
+from streammesh.demo.population import DAY_MS, DEFAULT_START_MS, Customer, Segment, population
 from streammesh.sdk.generate import generator_parser, paced, producer_from_args, stamped_now
 
 DESCRIPTOR = Path(__file__).parent / "products" / "profiles.yaml"

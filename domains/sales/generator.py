@@ -33,7 +33,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from domains.population import DEFAULT_START_MS, Segment, population
+from streammesh.demo.population import DEFAULT_START_MS, Segment, population
 from streammesh.sdk.generate import generator_parser, paced, producer_from_args, stamped_now
 
 DESCRIPTOR = Path(__file__).parent / "products" / "orders.yaml"

@@ -1,6 +1,8 @@
-"""Fit `FrequencyLifetimeModel` on history made by the generators; writes the model file.
+"""Fit `FrequencyLifetimeModel` on the order history of the `sales.orders` product.
 
-`python -m domains.marketing.cltv.fit --out model.json [--seed S] [--customers C] [--orders N]`
+`python -m domains.marketing.cltv.fit --out model.json [--max-orders N]` reads the product from
+its beginning through the SDK (the mesh's STREAMMESH_* settings say where), as any consumer of
+sales' data does: marketing learns from sales' published product, not from sales' code.
 
 - `r`, `alpha_days`: a Gamma prior over customers' purchase rates, by the method of moments on
   the observed rates `(n - 1) / t` of customers seen for at least `--min-span-days`
@@ -8,35 +10,37 @@
 - `lifetime_days`: the mean span between first and latest order of repeat customers, a
   conservative stand-in for the remaining lifetime when the history shows no churn.
 
-Same arguments, same file: the generators are seeded and the statistics are exact `Decimal`s.
+Same orders, same file: the statistics are exact `Decimal`s. The shipped `model.json` is the fit
+of the first 200,000 orders the sales generator makes with seed 7 for 5,000 customers
+(`tests/unit/domains/test_model.py` checks it).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
 from domains.marketing.cltv.batch import histories
 from domains.marketing.cltv.model import CONTEXT, DAY_MS, FrequencyLifetimeModel
-from domains.sales.generator import SalesConfig, iter_orders
+from streammesh.sdk import Mesh
+
+PRODUCT = "sales.orders"
 
 PLACES = Decimal("0.000001")
 
 
 def fit(
-    seed: int = 7,
-    customers: int = 5000,
-    orders: int = 200_000,
+    orders: Iterable[Mapping[str, object]],
+    *,
+    version: str,
     min_span_days: int = 30,
     currency: str = "EUR",
 ) -> FrequencyLifetimeModel:
-    config = SalesConfig(seed=seed, customers=customers, currency=currency)
-    events = itertools.islice(iter_orders(config), orders)
-    stats = histories((event.value for event in events), currency)
+    """The model of `orders` (decoded `sales.orders` values), labelled `version`."""
+    stats = histories(orders, currency)
     c = CONTEXT
     rates: list[Decimal] = []
     spans: list[Decimal] = []
@@ -57,19 +61,21 @@ def fit(
         alpha_days=c.divide(mean, variance).quantize(PLACES),
         lifetime_days=c.divide(sum(spans, Decimal(0)), Decimal(len(spans))).quantize(PLACES),
         currency=currency,
-        version=f"frequency-lifetime/1 seed={seed} customers={customers} orders={orders}",
+        version=version,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--orders", type=int, default=200_000)
+    parser.add_argument("--max-orders", type=int, default=None, help="stop after N orders")
     parser.add_argument("--min-span-days", type=int, default=30)
     args = parser.parse_args(argv)
-    model = fit(args.seed, args.customers, args.orders, args.min_span_days)
+    with Mesh() as mesh, mesh.consumer(PRODUCT, from_beginning=True) as consumer:
+        read = consumer.records(max_records=args.max_orders, until_end=True)
+        orders = [r.value for r in read if isinstance(r.value, Mapping)]
+    version = f"frequency-lifetime/1 {PRODUCT} orders={len(orders)}"
+    model = fit(orders, version=version, min_span_days=args.min_span_days)
     args.out.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
     print(f"{args.out}: {model.to_json()}")
 

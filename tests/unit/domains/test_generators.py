@@ -13,8 +13,8 @@ import fastavro
 import pytest
 
 from domains.customers.generator import ProfilesConfig, iter_profiles
-from domains.population import population
 from domains.sales.generator import Kind, SalesConfig, iter_orders, line_total
+from streammesh.demo.population import population
 
 ROOT = Path(__file__).resolve().parents[3]
 

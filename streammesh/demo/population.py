@@ -2,7 +2,7 @@
 
 Both the customers and the sales generators draw from this, so the same seed gives the same
 customer ids in `customers.profiles.v1` and `sales.orders.v1`. It is the simulated world the
-domains share, owned by none of them: no domain imports another's code.
+domains share, so it lives with the demo in the platform package: no domain imports another's code.
 """
 
 from __future__ import annotations
