@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -16,29 +16,11 @@ from streammesh.products.loader import load_descriptor
 from streammesh.sdk import ContractViolation, Mesh, Outcome, Published, partition_of
 from streammesh.serde import AvroDeserializer
 from tests.conftest import TopicFactory
-from tests.integration.sdk.workspace import Workspace, order
+from tests.integration.sdk.workspace import Workspace, order, read_messages
 
 pytestmark = pytest.mark.integration
 
 ORDERS = "sales/products/orders.yaml"
-
-
-def _read_all(bootstrap: str, topic: str, group: str, count: int) -> list[Message]:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    found: list[Message] = []
-    try:
-        for _ in range(300):
-            message = consumer.poll(0.2)
-            if message is not None and message.error() is None:
-                found.append(message)
-            if len(found) >= count:
-                break
-    finally:
-        consumer.close()
-    return found
 
 
 def _decode(registry_url: str, messages: list[Message]) -> list[dict[str, Any]]:
@@ -70,7 +52,7 @@ def test_partition_by_places_each_record_by_its_ids_murmur2(
     with mesh.producer(ref) as producer:
         for customer in customers:
             producer.publish(order(customer_id=customer), key=customer, partition_by=customer)
-    messages = _read_all(bootstrap_servers, producer.topic, group_id, len(customers))
+    messages = read_messages(bootstrap_servers, producer.topic, group_id, len(customers))
     values = _decode(registry_url, messages)
     assert sorted(v["customer_id"] for v in values) == sorted(customers)
     for message, value in zip(messages, values, strict=True):
@@ -93,7 +75,7 @@ def test_a_copy_of_the_topic_carries_the_products_schema_ids_and_send_lets_bad_r
         assert producer.publish(order(order_id="o-2", currency="eur")).outcome is Outcome.SENT
         with pytest.raises(ContractViolation, match="amount"):
             producer.publish(order(amount="twelve"))  # the wire format needs the schema
-    messages = _read_all(bootstrap_servers, copy, group_id, 2)
+    messages = read_messages(bootstrap_servers, copy, group_id, 2)
     assert {(m.value() or b"")[1:5] for m in messages} == {
         product.value_schema_id.to_bytes(4, "big")
     }

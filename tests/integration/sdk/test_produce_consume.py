@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -29,7 +29,7 @@ from streammesh.sdk import (
     Published,
     dlq_topic,
 )
-from tests.integration.sdk.workspace import Workspace, order
+from tests.integration.sdk.workspace import Workspace, order, read_messages
 
 pytestmark = pytest.mark.integration
 
@@ -38,24 +38,6 @@ def _orders(mesh: Mesh, workspace: Workspace) -> str:
     descriptor = load_descriptor(workspace.descriptor("sales/products/orders.yaml"))
     mesh.apply_topics(descriptor)
     return descriptor.topic.name
-
-
-def _read(bootstrap: str, topic: str, group: str, count: int) -> list[Any]:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    found: list[Any] = []
-    try:
-        for _ in range(200):
-            message = consumer.poll(0.2)
-            if message is not None and message.error() is None:
-                found.append(message)
-            if len(found) >= count:
-                break
-    finally:
-        consumer.close()
-    return found
 
 
 def test_published_records_decode_with_confluent_and_kcat(
@@ -71,7 +53,7 @@ def test_published_records_decode_with_confluent_and_kcat(
     assert all(r.ok for r in reports)
     assert {r.partition for r in reports} == {reports[0].partition}  # one key, one partition
 
-    messages = _read(bootstrap_servers, topic, group_id, 3)
+    messages = read_messages(bootstrap_servers, topic, group_id, 3)
     with SchemaRegistryClient({"url": registry_url}) as client:
         values = AvroDeserializer(client)
         keys = AvroDeserializer(client)
@@ -176,7 +158,7 @@ def test_refused_records_raise_or_go_to_the_dead_letter_topic(
         assert producer.publish(order()) == Published(Outcome.SENT)
     # The two letters may sit in different partitions: put them in the order they were sent.
     letters = sorted(
-        _read(bootstrap_servers, dlq_topic(topic), group_id, 2),
+        read_messages(bootstrap_servers, dlq_topic(topic), group_id, 2),
         key=lambda m: dict(m.headers() or [])["__streammesh.format"] != b"avro",
     )
     headers = [dict(m.headers() or []) for m in letters]

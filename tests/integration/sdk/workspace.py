@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from confluent_kafka import Consumer, Message
 from confluent_kafka.admin import AdminClient
 
 from streammesh.products.loader import load_descriptor
@@ -117,3 +118,22 @@ def order(**changes: Any) -> dict[str, Any]:
         "event_time": datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
         **changes,
     }
+
+
+def read_messages(bootstrap: str, topic: str, group: str, count: int) -> list[Message]:
+    """The first `count` records of `topic` (fewer if they do not come within a minute)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    found: list[Message] = []
+    try:
+        for _ in range(300):
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                found.append(message)
+            if len(found) >= count:
+                break
+    finally:
+        consumer.close()
+    return found
