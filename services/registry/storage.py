@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import TopicPartition as KafkaPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from services.registry.errors import StoreError, StoreTimeoutError
+from streammesh.sdk.errors import SdkError
+from streammesh.sdk.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -138,27 +139,25 @@ class KafkaLog:
     def _ensure_topic(self) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
         try:
-            metadata = admin.list_topics(timeout=10)
+            admin.list_topics(timeout=10)
         except KafkaException as error:
             raise StoreError(
                 f"Kafka at {self.bootstrap_servers} does not answer: {error}"
             ) from error
-        if self.topic not in metadata.topics:
-            new = NewTopic(self.topic, num_partitions=1, replication_factor=-1, config=TOPIC_CONFIG)
-            try:
-                admin.create_topics([new], operation_timeout=10)[self.topic].result(timeout=15)
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another one won
-                    raise StoreError(f"Could not create {self.topic}: {error}") from error
-        # A topic just created has no leader for a moment; offsets cannot be read until it has.
-        deadline = time.monotonic() + self._init_timeout
-        while True:
-            partitions = admin.list_topics(self.topic, timeout=10).topics[self.topic].partitions
-            if 0 in partitions and partitions[0].leader >= 0:
-                return
-            if time.monotonic() > deadline:
-                raise StoreTimeoutError(f"{self.topic} has no leader after {self._init_timeout:g}s")
-            time.sleep(0.05)
+        spec = TopicSpec(self.topic, partitions=1, config=TOPIC_CONFIG)
+        try:
+            # Creates the topic unless it exists (another instance may create it at the same
+            # time) and waits for its leader: offsets cannot be read until it has one.
+            ensure_topics(admin, [spec], replication_factor=-1, timeout=self._init_timeout)
+        except SdkError as error:
+            # A refusal is chained to Kafka's error; a leader that does not show is not.
+            if isinstance(error.__cause__, KafkaException):
+                raise StoreError(f"Could not create {self.topic}: {error.__cause__}") from error
+            raise StoreTimeoutError(
+                f"{self.topic} has no leader after {self._init_timeout:g}s"
+            ) from error
+        except KafkaException as error:  # describing the topic failed
+            raise StoreError(f"Could not create {self.topic}: {error}") from error
 
     # -- reading (thread) ------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from services.registry.core.registry import InMemoryLogWriter, Registry
+from services.registry.core.mutations import InMemoryLogWriter
+from services.registry.core.registry import Registry
 from services.registry.core.state import RegistryState
 
 

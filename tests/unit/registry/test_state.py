@@ -2,8 +2,9 @@
 
 from collections.abc import Iterable
 
+from services.registry.core.mutations import InMemoryLogWriter
 from services.registry.core.records import SchemaRecord, SchemaValue, decode
-from services.registry.core.registry import InMemoryLogWriter, Registry
+from services.registry.core.registry import Registry
 from services.registry.core.state import RegistryState
 from services.registry.models import Config, Metadata, SchemaReference
 
