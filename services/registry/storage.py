@@ -20,7 +20,7 @@ from confluent_kafka import TopicPartition as KafkaPartition
 from confluent_kafka.admin import AdminClient
 
 from services.registry.errors import StoreError, StoreTimeoutError
-from streammesh.sdk.errors import SdkError
+from streammesh.sdk.errors import SdkError, TopicsNotReadyError
 from streammesh.sdk.topics import TopicSpec, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -149,13 +149,12 @@ class KafkaLog:
             # Creates the topic unless it exists (another instance may create it at the same
             # time) and waits for its leader: offsets cannot be read until it has one.
             ensure_topics(admin, [spec], replication_factor=-1, timeout=self._init_timeout)
-        except SdkError as error:
-            # A refusal is chained to Kafka's error; a leader that does not show is not.
-            if isinstance(error.__cause__, KafkaException):
-                raise StoreError(f"Could not create {self.topic}: {error.__cause__}") from error
+        except TopicsNotReadyError as error:
             raise StoreTimeoutError(
                 f"{self.topic} has no leader after {self._init_timeout:g}s"
             ) from error
+        except SdkError as error:
+            raise StoreError(f"Could not create {self.topic}: {error.__cause__}") from error
         except KafkaException as error:  # describing the topic failed
             raise StoreError(f"Could not create {self.topic}: {error}") from error
 

@@ -54,3 +54,7 @@ class TopicChangeRefused(SdkError):  # noqa: N818 - a refusal, named as users sa
 
 class ProductRefError(SdkError, ValueError):
     """A product was named in a form the SDK does not understand."""
+
+
+class TopicsNotReadyError(SdkError):
+    """Topics were created (or found) but have no leader, or do not show a change, in time."""

@@ -26,7 +26,7 @@ from confluent_kafka.admin import (
 
 from streammesh.deadletter import dlq_config, dlq_topic
 from streammesh.products.descriptor import Descriptor
-from streammesh.sdk.errors import SdkError, TopicChangeRefused
+from streammesh.sdk.errors import SdkError, TopicChangeRefused, TopicsNotReadyError
 
 #: The topic configs a descriptor decides; every other config is left as it is.
 MANAGED_CONFIGS = ("cleanup.policy", "retention.ms")
@@ -265,16 +265,18 @@ def ensure_topics(
     the names created. Existing topics are left as they are (`apply_topics` changes those).
 
     Several processes may ensure the same topics at once (two workers starting together):
-    a topic another one created in between counts as there.
+    a topic another one created in between counts as there. Raises `TopicsNotReadyError` when
+    a topic has no leader within `timeout`, `SdkError` when Kafka refuses.
     """
     specs = list(specs)
-    current = describe_topics(admin, [s.name for s in specs], timeout)
-    missing = [s for s in specs if current[s.name] is None]
-    new = [
-        NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config)) for s in missing
-    ]
     created: list[str] = []
     try:
+        current = describe_topics(admin, [s.name for s in specs], timeout)
+        missing = [s for s in specs if current[s.name] is None]
+        new = [
+            NewTopic(s.name, s.partitions, replication_factor, config=dict(s.config))
+            for s in missing
+        ]
         futures = admin.create_topics(new, operation_timeout=timeout) if new else {}
         for name, future in futures.items():
             try:
@@ -284,7 +286,7 @@ def ensure_topics(
                 if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
     except KafkaException as exc:
-        raise SdkError(f"Kafka refused to create a topic: {exc.args[0]}") from exc
+        raise SdkError(f"Kafka refused to describe or create a topic: {exc.args[0]}") from exc
     # A worker that subscribes before the metadata shows leaders ignores the topic for good;
     # a topic another process has just created may not have them yet either.
     _await_leaders(admin, [s.name for s in specs], timeout)
@@ -302,7 +304,7 @@ def _await_applied(
         if not plan_topics(specs, current, grow_partitions=grow_partitions).changes:
             return
         if time.monotonic() > deadline:
-            raise SdkError(f"topic changes not visible after {timeout:g}s")
+            raise TopicsNotReadyError(f"topic changes not visible after {timeout:g}s")
         time.sleep(0.1)
 
 
@@ -322,6 +324,8 @@ def _await_leaders(admin: AdminClient, names: list[str], timeout: float) -> None
             ):
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
-            raise SdkError(f"topics {', '.join(sorted(pending))} have no leader yet")
+            raise TopicsNotReadyError(
+                f"topics {', '.join(sorted(pending))} have no leader after {timeout:g}s"
+            )
         if pending:
             time.sleep(0.05)
