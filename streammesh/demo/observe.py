@@ -17,6 +17,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.serialization import MessageField, SerializationContext
 from pydantic import SecretStr
 
+from streammesh.deadletter import dlq_topic
 from streammesh.serde import AvroDeserializer
 from streammesh.settings import registry_client_config
 
@@ -147,7 +148,7 @@ class Observer:
         return Snapshot(
             at=time.monotonic(),
             records={t: self._written(t) for t in self.topics},
-            dead_letters={t: self._written(f"{t}.dlq") for t in self.topics},
+            dead_letters={t: self._written(dlq_topic(t)) for t in self.topics},
             monitor=self._monitor(),
             customers=dict(self.customers),
             segments=dict(self.segments),
