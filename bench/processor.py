@@ -52,7 +52,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as AIOTopicPartition
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from domains.customers.generator import DESCRIPTOR as PROFILES
@@ -62,8 +62,9 @@ from domains.sales.generator import DESCRIPTOR as ORDERS
 from domains.sales.generator import OrderEvent, SalesConfig, iter_orders
 from streammesh.broker.launcher import free_port
 from streammesh.sdk import Mesh, ProductProducer
+from streammesh.sdk.topics import TopicSpec, ensure_topics
 from streammesh.serde import AvroDeserializer
-from streammesh.settings import MeshSettings
+from streammesh.settings import MeshSettings, registry_client_config
 from streammesh.testing.kafka import kafka_for_tests
 from streammesh.testing.metrics import samples as metric_samples
 
@@ -133,7 +134,7 @@ def baseline_consumer(
             "fetch.wait.max.ms": FETCH_WAIT_MS,
         }
     )
-    registry = SchemaRegistryClient({"url": registry_url})
+    registry = SchemaRegistryClient(registry_client_config(registry_url))
     decode = AvroDeserializer(registry)
     consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
     ready.set()
@@ -166,7 +167,7 @@ async def _aiokafka_consume(
         bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=FETCH_WAIT_MS
     )
     await consumer.start()
-    registry = SchemaRegistryClient({"url": registry_url})
+    registry = SchemaRegistryClient(registry_client_config(registry_url))
     decode = AvroDeserializer(registry)
     owned = [AIOTopicPartition(topic, p) for p in partitions]
     consumer.assign(owned)
@@ -358,9 +359,7 @@ class Case:
         }
         specs["segments"] = (1, COMPACT)
         topics = {kind: f"bench.{kind}.{suffix}" for kind in specs}
-        new = [NewTopic(topics[k], num_partitions=n, config=c) for k, (n, c) in specs.items()]
-        for future in admin.create_topics(new, operation_timeout=30).values():
-            future.result(timeout=30)
+        ensure_topics(admin, [TopicSpec(topics[k], n, c) for k, (n, c) in specs.items()])
         # The products in the catalog, their records on this case's topics. "send": the load
         # is valid by construction, and evaluating the rules would hold the paced rate down.
         mesh = Mesh(MeshSettings(bootstrap_servers=bootstrap, registry_url=registry_url))
