@@ -47,7 +47,7 @@ from services.quality_monitor.checks import (
     WriterSchema,
     decode_body,
     decode_record,
-    judge,
+    judge_batch,
 )
 from services.quality_monitor.errors import CatalogUnavailableError
 from services.quality_monitor.metrics import (
@@ -639,38 +639,16 @@ class QualityMonitor:
         share = (clock() - started) / len(places)
         tally.durations.extend([seen[n][5] + share for n in places])
         stamps = [seen[n][4] for n in places]
-        event = writer.event_time
-        if event is None:
-            moments: list[int | None] = [None] * len(places)
-        else:
-            name = event.name
-            moments = event.millis_of([record.get(name) for record in records])
-        limits = self._limits
-        ahead, behind = limits.max_future_ms, limits.max_past_ms
-        failing = [
-            i
-            for i, (found, moment, stamp) in enumerate(zip(results, moments, stamps, strict=True))
-            if found
-            or (
-                moment is not None
-                and stamp is not None
-                and (
-                    (ahead is not None and moment - stamp > ahead)
-                    or (behind is not None and stamp - moment > behind)
-                )
-            )
-        ]
-        if not failing:
+        verdict = judge_batch(writer, records, results, stamps, self._limits)
+        moments, failed = verdict.event_times, verdict.failed
+        if not failed:
             tally.count_many(writer.version, moments, stamps)
             return
-        bad = set(failing)
-        keep = [i for i in range(len(places)) if i not in bad]
+        keep = [i for i in range(len(places)) if i not in failed]
         tally.count_many(writer.version, [moments[i] for i in keep], [stamps[i] for i in keep])
-        for i in failing:
-            outcome = judge(writer, records[i], results[i], stamps[i], limits)
+        for i, outcome in failed.items():
             tally.add(outcome, stamps[i])
-            if outcome.failure is not None:
-                rejected.append((places[i], outcome))
+            rejected.append((places[i], outcome))
 
     @staticmethod
     def _count(tally: _Tally) -> None:
