@@ -14,13 +14,13 @@ import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from services.quality_monitor import monitor as monitor_module
+from services.quality_monitor import ledger as ledger_module
 from services.quality_monitor.checks import EventTimeLimits, check_record
+from services.quality_monitor.follower import Watched
 from services.quality_monitor.metrics import DEAD_LETTERS, MonitorMetrics
 from services.quality_monitor.monitor import (
     GC_THRESHOLD,
     QualityMonitor,
-    Watched,
     take_batch,
     tune_garbage_collector,
 )
@@ -149,7 +149,7 @@ class FakeConsumer:
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(monitor_module, "_RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(ledger_module, "_RETRY_PAUSE_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def monitor_factory(registry: CollectorRegistry) -> Iterator[Callable[..., Quali
             registered_at=0,
             updated_at=0,
         )
-        monitor._watched = {
+        monitor._follower.watched = {
             TOPIC: Watched(product, Resolver(), metrics.recorder(REF), freshness_ms=None)  # type: ignore[arg-type]
         }
         monitor._assigned = frozenset({(TOPIC, 0), (TOPIC, 1)})
@@ -198,7 +198,7 @@ def dead_letters_counted(registry: CollectorRegistry) -> float:
 
 
 def checked(monitor: QualityMonitor) -> int:
-    return sum(w.checked for w in monitor._watched.values())
+    return sum(w.checked for w in monitor._follower.watched.values())
 
 
 def step(
@@ -370,7 +370,7 @@ def test_checking_waits_while_too_many_batches_are_in_flight(
     step(monitor, batch(0, 1, [BAD]), consumer, producer)
     # Two in flight: the step waited for reports before returning, and both are committed.
     assert consumer.committed() == {(TOPIC, 0): 2}
-    assert len(monitor._in_flight) == 0
+    assert len(monitor._ledger.in_flight) == 0
 
 
 def test_each_record_of_a_batch_gets_the_verdict_it_gets_alone(
@@ -399,7 +399,7 @@ def test_each_record_of_a_batch_gets_the_verdict_it_gets_alone(
             expected[offset] = outcome.failure.reason.value
     assert producer.reasons == expected
     assert sorted(expected) == [1, 3, 5, 6, 7, 8]
-    (watched,) = monitor._watched.values()
+    (watched,) = monitor._follower.watched.values()
     assert (watched.checked, watched.failed) == (10, 6)
 
 
