@@ -72,13 +72,17 @@ class DeadLetterLedger:
         self.in_flight: deque[InFlight] = deque()  # checked, not committed; oldest first
         self.settled: dict[TopicPartitionKey, int] = {}  # offsets safe to commit, by settling
 
-    def open(self, checked: CheckedBatch) -> InFlight:
-        """Put a checked batch in flight, last; its letters follow with `send`."""
+    def send_letters(self, producer: Producer, checked: CheckedBatch) -> InFlight:
+        """Send the dead letters of a checked batch, in the order of their records, and keep the
+        batch in flight, last, until it settles. A letter that cannot be sent raises before the
+        batch is kept, so none of its offsets is committed."""
         batch = InFlight(checked.commit, checked.rewind)
+        for rejection in checked.rejected:
+            self._send(producer, batch, rejection)
         self.in_flight.append(batch)
         return batch
 
-    def send(self, producer: Producer, batch: InFlight, rejection: Rejection) -> None:
+    def _send(self, producer: Producer, batch: InFlight, rejection: Rejection) -> None:
         """Send a failed record's dead letter, counted in `batch` until it is reported on; its
         headers are built only here."""
         outcome, message, source = rejection.outcome, rejection.message, rejection.source

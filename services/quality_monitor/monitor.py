@@ -354,9 +354,7 @@ class QualityMonitor:
         ledger = self._ledger
         if messages:
             checked = self._checker.check(messages, self._follower.watched)
-            batch = ledger.open(checked)
-            for rejection in checked.rejected:
-                ledger.send(producer, batch, rejection)
+            batch = ledger.send_letters(producer, checked)
             if batch.rewind:
                 ledger.rewind(consumer, batch.rewind, self._assigned)
         producer.poll(0)  # delivery reports of the letters in flight

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, KafkaException
 from prometheus_client import CollectorRegistry
 
 from services.quality_monitor.batch import CheckedBatch, Rejection, TopicPartitionKey
@@ -70,9 +70,7 @@ def checked(
 
 
 def send_all(ledger: DeadLetterLedger, producer: FakeProducer, batch: CheckedBatch) -> None:
-    opened = ledger.open(batch)
-    for rejection in batch.rejected:
-        ledger.send(producer, opened, rejection)  # type: ignore[arg-type]
+    ledger.send_letters(producer, batch)  # type: ignore[arg-type]
 
 
 def dead_letters_counted(registry: CollectorRegistry) -> float:
@@ -143,3 +141,27 @@ def test_revoked_partitions_commit_only_what_settled(
     producer.poll()
     settled = ledger.settle(ASSIGNED)
     assert (settled.commits, settled.rewind) == ({P1: 1}, {})
+
+
+class RefusingProducer(FakeProducer):
+    """Refuses to queue the letter of offset `refuse` (e.g. an unknown topic)."""
+
+    refuse = 3
+
+    def produce(self, topic: str, *args: object, **kwargs: object) -> None:
+        headers = dict(kwargs["headers"])  # type: ignore[call-overload]
+        if headers["__streammesh.source.offset"] == str(self.refuse).encode():
+            raise KafkaException(KafkaError(KafkaError._UNKNOWN_TOPIC))
+        super().produce(topic, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_batch_whose_letter_cannot_be_sent_is_never_committed(
+    ledger: DeadLetterLedger, watched: Watched
+) -> None:
+    producer = RefusingProducer()
+    with pytest.raises(KafkaException):
+        send_all(ledger, producer, checked(watched, {P0: 5}, [1, 3]))
+    producer.decide()
+    producer.poll()
+    assert not ledger.in_flight
+    assert ledger.settle(ASSIGNED).commits == {}
