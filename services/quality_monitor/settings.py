@@ -86,11 +86,10 @@ class MonitorSettings(BaseSettings):
     ready_max_lag: int = Field(
         default=0, ge=0, description="Readiness: at most this many records behind (0)."
     )
-    dlq_partitions: int = Field(
-        default=1, ge=1, description="Partitions of a dead-letter topic it creates (1)."
-    )
     dlq_replication_factor: int = Field(
-        default=-1, description="Replication of a dead-letter topic it creates (-1: broker's)."
+        default=-1,
+        description="Replication of a dead-letter topic it creates (-1: the broker's default); "
+        "its partitions and configs are the SDK's (`streammesh.sdk.topics.dlq_spec`).",
     )
     cors_origins: tuple[str, ...] = Field(
         default=(),

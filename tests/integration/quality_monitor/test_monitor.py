@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from services.quality_monitor.app import create_app
 from services.quality_monitor.settings import MonitorSettings
 from streammesh.broker.launcher import free_port
+from streammesh.sdk.topics import describe_topics
 from streammesh.testing.metrics import SampleKey, samples
 from streammesh.testing.servers import serve_in_thread
 from tests.integration.quality_monitor.conftest import (
@@ -117,6 +118,13 @@ def test_a_corpus_of_good_and_bad_records(mesh: Mesh, group_id: str) -> None:
             mesh.bootstrap_servers, [f"{orders.topic}.dlq", f"{profiles.topic}.dlq"], expected_bad
         )
         assert_dead_letters_match(letters, landed, exactly_once=True)
+        # The monitor made each DLQ with the SDK's policy: the product's partitions, delete,
+        # a finite retention.
+        dlq = describe_topics(mesh.admin, [f"{orders.topic}.dlq"])[f"{orders.topic}.dlq"]
+        assert dlq is not None
+        assert dlq.partitions == 2
+        assert dlq.config["cleanup.policy"] == "delete"
+        assert int(dlq.config["retention.ms"]) > 0
         wait_until(lambda: is_ready(url), what="the monitor to catch up")
 
         metrics = scrape(url)

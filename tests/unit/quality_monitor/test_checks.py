@@ -14,7 +14,10 @@ from services.quality_monitor.checks import (
     EventTimeField,
     EventTimeLimits,
     check_record,
+    decode_record,
     event_time_field,
+    judge,
+    judge_batch,
     to_millis,
 )
 from streammesh.deadletter import Reason
@@ -139,6 +142,44 @@ def test_a_rule_violation_wins_over_an_event_time_failure() -> None:
     failure = check_record(payload, NOW_MS, Resolver(), LIMITS).failure
     assert failure is not None
     assert failure.reason is Reason.RULE_VIOLATION
+
+
+def test_a_batch_gets_the_verdicts_its_records_get_one_by_one() -> None:
+    """`judge_batch` decides the event-time window (on both edges, with and without limits or
+    a timestamp) and the rules exactly as `judge` does for each record alone."""
+    writer = orders_writer()
+    stamps: list[int | None] = [NOW_MS] * 7 + [None]
+    records = [
+        order(),
+        order(event_time=NOW + timedelta(seconds=300)),
+        order(event_time=NOW + timedelta(seconds=300, milliseconds=1)),
+        order(event_time=NOW - timedelta(days=1)),
+        order(event_time=NOW - timedelta(days=1, milliseconds=1)),
+        order(currency="x", event_time=NOW + timedelta(days=1)),
+        order(amount=Decimal("-1.00")),
+        order(event_time=NOW + timedelta(days=400)),
+    ]
+    decoded = []
+    for record in records:
+        found = decode_record(encode(record), Resolver(writer))
+        assert isinstance(found, tuple)
+        decoded.append(found[1])
+    violations = writer.rules.evaluate_batch(decoded)
+    for limits in (LIMITS, EventTimeLimits(None, None), EventTimeLimits(0, None)):
+        verdict = judge_batch(writer, decoded, violations, stamps, limits)
+        alone = [
+            judge(writer, r, v, s, limits)
+            for r, v, s in zip(decoded, violations, stamps, strict=True)
+        ]
+        assert verdict.event_times == [outcome.event_time_ms for outcome in alone]
+        assert verdict.failed == {i: o for i, o in enumerate(alone) if not o.ok}
+    failed = judge_batch(writer, decoded, violations, stamps, LIMITS).failed
+    assert {i: o.failure.reason for i, o in failed.items() if o.failure} == {
+        2: Reason.EVENT_TIME_FUTURE,
+        4: Reason.EVENT_TIME_PAST,
+        5: Reason.RULE_VIOLATION,
+        6: Reason.RULE_VIOLATION,
+    }
 
 
 def test_event_time_field_convention() -> None:

@@ -11,145 +11,36 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from services.quality_monitor import monitor as monitor_module
+from services.quality_monitor import ledger as ledger_module
 from services.quality_monitor.checks import EventTimeLimits, check_record
 from services.quality_monitor.metrics import DEAD_LETTERS, MonitorMetrics
 from services.quality_monitor.monitor import (
     GC_THRESHOLD,
     QualityMonitor,
-    Watched,
     take_batch,
     tune_garbage_collector,
 )
 from services.quality_monitor.settings import MonitorSettings
-from streammesh.products.catalog import DataProductPublic
 from streammesh.testing.metrics import samples
-from tests.unit.quality_monitor.samples import (
-    NOW,
-    NOW_MS,
-    ORDERS,
-    PROFILES_ID,
-    Resolver,
-    encode,
-    order,
+from tests.unit.quality_monitor.fakes import (
+    TOPIC,
+    FakeConsumer,
+    FakeMessage,
+    FakeProducer,
+    watched_orders,
 )
+from tests.unit.quality_monitor.samples import NOW, NOW_MS, PROFILES_ID, Resolver, encode, order
 
-TOPIC = "sales.orders.v1"
-REF = "sales.orders.v1"
 GOOD = encode(order())
 BAD = encode(order(amount=Decimal("-1.00")))
-
-Delivered = Callable[[KafkaError | None, object], None]
-
-
-@dataclass
-class FakeMessage:
-    """The parts of a consumed `confluent_kafka.Message` the loop reads."""
-
-    _topic: str
-    _partition: int
-    _offset: int
-    _value: bytes
-
-    def error(self) -> KafkaError | None:
-        return None
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def value(self) -> bytes:
-        return self._value
-
-    def key(self) -> bytes:
-        return b"k"
-
-    def headers(self) -> None:
-        return None
-
-    def timestamp(self) -> tuple[int, int]:
-        return TIMESTAMP_CREATE_TIME, NOW_MS
-
-
-@dataclass
-class FakeProducer:
-    """Keeps every letter's report until the test decides it; `poll` serves decided ones."""
-
-    sent: list[tuple[int, Delivered]] = field(default_factory=list)  # source offset, report
-    reasons: dict[int, str] = field(default_factory=dict)  # source offset: reason header
-    decided: list[tuple[Delivered, KafkaError | None]] = field(default_factory=list)
-    acknowledge_on_wait: bool = False  # a poll that waits acknowledges everything sent
-    flush_decides: bool = True  # False: a flush times out with every letter still out
-
-    def produce(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-        on_delivery: Delivered | None = None,
-    ) -> None:
-        assert topic == f"{TOPIC}.dlq"
-        assert on_delivery is not None
-        assert headers is not None
-        named = dict(headers)
-        offset = int(named["__streammesh.source.offset"])
-        reason = named["__streammesh.reason"]
-        self.reasons[offset] = reason.decode()
-        self.sent.append((offset, on_delivery))
-
-    def decide(self, offset: int | None = None, error: KafkaError | None = None) -> None:
-        """Report on the letter of `offset` (default: every letter sent)."""
-        for n, (source, report) in reversed(list(enumerate(self.sent))):
-            if offset is None or source == offset:
-                self.decided.append((report, error))
-                del self.sent[n]
-        self.decided.reverse()
-
-    def poll(self, timeout: float = 0) -> int:
-        if timeout > 0 and self.acknowledge_on_wait:
-            self.decide()
-        decided, self.decided = self.decided, []
-        for report, error in decided:
-            report(error, None)
-        return len(decided)
-
-    def flush(self, timeout: float = 0) -> int:
-        if not self.flush_decides:
-            return len(self.sent)
-        self.decide()
-        return self.poll()
-
-
-@dataclass
-class FakeConsumer:
-    commits: list[dict[tuple[str, int], int]] = field(default_factory=list)
-    seeks: list[tuple[str, int, int]] = field(default_factory=list)
-
-    def commit(self, offsets: list[TopicPartition], asynchronous: bool = True) -> None:
-        self.commits.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
-
-    def seek(self, tp: TopicPartition) -> None:
-        self.seeks.append((tp.topic, tp.partition, tp.offset))
-
-    def committed(self) -> dict[tuple[str, int], int]:
-        merged: dict[tuple[str, int], int] = {}
-        for commit in self.commits:
-            merged.update(commit)
-        return merged
 
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(monitor_module, "_RETRY_PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(ledger_module, "_RETRY_PAUSE_SECONDS", 0.0)
 
 
 @pytest.fixture
@@ -165,22 +56,7 @@ def monitor_factory(registry: CollectorRegistry) -> Iterator[Callable[..., Quali
         metrics = MonitorMetrics(registry)
         made.append(metrics)
         monitor = QualityMonitor(MonitorSettings.model_validate(overrides), metrics)
-        product = DataProductPublic(
-            ref=REF,
-            domain=ORDERS.domain,
-            name=ORDERS.name,
-            major=ORDERS.major,
-            status=ORDERS.status,
-            descriptor=ORDERS,
-            value_subject=f"{TOPIC}-value",
-            value_schema_id=1,
-            value_version=3,
-            registered_at=0,
-            updated_at=0,
-        )
-        monitor._watched = {
-            TOPIC: Watched(product, Resolver(), metrics.recorder(REF), freshness_ms=None)  # type: ignore[arg-type]
-        }
+        monitor._follower.watched = {TOPIC: watched_orders(metrics)}
         monitor._assigned = frozenset({(TOPIC, 0), (TOPIC, 1)})
         return monitor
 
@@ -198,7 +74,7 @@ def dead_letters_counted(registry: CollectorRegistry) -> float:
 
 
 def checked(monitor: QualityMonitor) -> int:
-    return sum(w.checked for w in monitor._watched.values())
+    return sum(w.checked for w in monitor._follower.watched.values())
 
 
 def step(
@@ -370,7 +246,7 @@ def test_checking_waits_while_too_many_batches_are_in_flight(
     step(monitor, batch(0, 1, [BAD]), consumer, producer)
     # Two in flight: the step waited for reports before returning, and both are committed.
     assert consumer.committed() == {(TOPIC, 0): 2}
-    assert len(monitor._in_flight) == 0
+    assert len(monitor._ledger.in_flight) == 0
 
 
 def test_each_record_of_a_batch_gets_the_verdict_it_gets_alone(
@@ -399,7 +275,7 @@ def test_each_record_of_a_batch_gets_the_verdict_it_gets_alone(
             expected[offset] = outcome.failure.reason.value
     assert producer.reasons == expected
     assert sorted(expected) == [1, 3, 5, 6, 7, 8]
-    (watched,) = monitor._watched.values()
+    (watched,) = monitor._follower.watched.values()
     assert (watched.checked, watched.failed) == (10, 6)
 
 
