@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import parse_schema, schemaless_writer
 from prometheus_client import CollectorRegistry
@@ -52,7 +52,10 @@ from services.quality_monitor.monitor import (
 )
 from services.quality_monitor.settings import MonitorSettings
 from services.quality_monitor.workers import WorkerPool
+from streammesh.deadletter import dlq_topic
 from streammesh.products.loader import load_descriptor
+from streammesh.sdk.produce import produce
+from streammesh.sdk.topics import TopicSpec, ensure_topics
 from streammesh.serde import AvroDeserializer, SchemaId, header
 from streammesh.testing.kafka import kafka_for_tests
 from streammesh.testing.servers import serve_in_thread
@@ -96,7 +99,7 @@ def register_orders(
         "valueSchema": value_schema,
         "keySchema": (ROOT / str(descriptor.topic.key_schema)).read_text(),
     }
-    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(timeout=30)
+    ensure_topics(admin, [TopicSpec(topic, partitions, {})], replication_factor=1)
     response = httpx.put(f"{url}/products/sales/{name}", json=body, timeout=30)
     response.raise_for_status()
     public = response.json()
@@ -143,12 +146,7 @@ def publish(
         out = BytesIO()
         out.write(header(SchemaId(schema_id)))
         schemaless_writer(out, schema, record)
-        while True:
-            try:
-                producer.produce(topic, key=f"c-{n % 1000}".encode(), value=out.getvalue())
-                break
-            except BufferError:
-                producer.poll(0.1)
+        produce(producer, topic, out.getvalue(), f"c-{n % 1000}".encode())
         producer.poll(0)
     if transactional:
         producer.commit_transaction(60)
@@ -259,7 +257,7 @@ def monitor_workers(bootstrap_servers: str, admin: AdminClient, count: int, work
             return checked_rate(pool.statuses, alive, count, 0.01)
         finally:
             pool.stop()
-            _delete(admin, [topic, f"{topic}.dlq"])
+            _delete(admin, [topic, dlq_topic(topic)])
 
 
 def _delete(admin: AdminClient, topics: list[str]) -> None:
@@ -324,7 +322,7 @@ def main() -> None:
                 f"{many:.0f} records/s; "
                 f"ratio {many / floor:.2f}"
             )
-        _delete(admin, [topic, f"{topic}.dlq"])
+        _delete(admin, [topic, dlq_topic(topic)])
         del admin  # an admin client is a librdkafka handle too: gone before the broker stops
         gc.collect()
 
