@@ -40,7 +40,6 @@ from services.registry.models import (
     Metadata,
     Mode,
     RuleSet,
-    SchemaId,
     SchemaReference,
     SchemaString,
     SchemaVersion,
@@ -60,7 +59,15 @@ class Registry:
         new_guid: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self.state = state
-        self._mutations = Mutations(state, writer, clock=clock, new_guid=new_guid)
+        # Writes go through the log one at a time: `Mutations` owns them, served here as they are.
+        writes = Mutations(state, writer, clock=clock, new_guid=new_guid)
+        self.register = writes.register
+        self.delete_version = writes.delete_version
+        self.delete_subject = writes.delete_subject
+        self.set_config = writes.set_config
+        self.delete_config = writes.delete_config
+        self.set_mode = writes.set_mode
+        self.delete_mode = writes.delete_mode
 
     # --- schemas
 
@@ -266,52 +273,3 @@ class Registry:
         if mode is None:
             raise SubjectModeNotConfiguredError(subject)
         return Mode(mode=mode)
-
-    # --- writes, serialized through the log by `Mutations`
-
-    async def register(
-        self,
-        subject: str,
-        schema: str,
-        *,
-        schema_type: str | None = None,
-        references: Sequence[SchemaReference] = (),
-        metadata: Metadata | None = None,
-        rule_set: RuleSet | None = None,
-        normalize: bool = False,
-        id: int | None = None,
-        version: int | None = None,
-    ) -> SchemaId:
-        """Register `schema` under `subject`, or return the id it already has there."""
-        return await self._mutations.register(
-            subject,
-            schema,
-            schema_type=schema_type,
-            references=references,
-            metadata=metadata,
-            rule_set=rule_set,
-            normalize=normalize,
-            id=id,
-            version=version,
-        )
-
-    async def delete_version(self, subject: str, version: Version, permanent: bool = False) -> int:
-        return await self._mutations.delete_version(subject, version, permanent)
-
-    async def delete_subject(self, subject: str, permanent: bool = False) -> list[int]:
-        """Soft-delete every live version, or permanently delete every soft-deleted one."""
-        return await self._mutations.delete_subject(subject, permanent)
-
-    async def set_config(self, subject: str | None, config: Config) -> Config:
-        """Update the given fields of the global or subject config; returns the stored config."""
-        return await self._mutations.set_config(subject, config)
-
-    async def delete_config(self, subject: str | None = None) -> Config:
-        """Remove the global or subject config; returns the one in force before."""
-        return await self._mutations.delete_config(subject)
-
-    async def set_mode(self, subject: str | None, mode: str, force: bool = False) -> Mode:
-        return await self._mutations.set_mode(subject, mode, force)
-
-    async def delete_mode(self, subject: str | None = None) -> Mode:
-        return await self._mutations.delete_mode(subject)
