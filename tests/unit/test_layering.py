@@ -62,3 +62,23 @@ def test_a_service_imports_no_other_service_and_no_domain(path: Path) -> None:
         assert not name.startswith("domains"), f"{path.name} imports {name}"
         if name.startswith("services."):
             assert name.split(".")[1] == own, f"services/{own} imports {name}"
+
+
+def _string_constants(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+
+
+CODE = [*_modules("streammesh"), *_modules("services"), *_modules("domains")]
+
+
+@pytest.mark.parametrize("path", CODE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_dead_letter_vocabulary_is_spelled_only_in_streammesh_deadletter(path: Path) -> None:
+    # Every writer and reader of letters takes the names from `streammesh.deadletter`, so
+    # they cannot drift apart: nowhere else spells a header or a dead-letter topic.
+    if path == ROOT / "streammesh" / "deadletter.py":
+        return
+    for text in _string_constants(path):
+        assert not text.startswith(("__streammesh.", "__rule.")), f"{path.name}: {text!r}"
+        assert not text.endswith(".dlq"), f"{path.name}: {text!r}"
