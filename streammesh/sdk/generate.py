@@ -32,8 +32,6 @@ def generator_parser(description: str) -> argparse.ArgumentParser:
         "--live", action="store_true", help="stamp each record's event time with the wall clock"
     )
     parser.add_argument("--apply", action="store_true", help="create and register the product")
-    # Records carry the product's registered schema ids on any topic: nothing to register.
-    parser.add_argument("--auto-register", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 

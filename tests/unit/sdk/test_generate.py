@@ -23,7 +23,6 @@ def test_the_shared_options_parse_as_the_demo_and_compose_pass_them() -> None:
     assert (args.seed, args.topic, args.apply) == (1, None, False)
     # unset: the SDK's settings (STREAMMESH_*) decide
     assert generator_parser("g").parse_args([]).bootstrap_servers is None
-    assert generator_parser("g").parse_args(["--auto-register"]).auto_register
 
 
 def test_paced_yields_everything_at_about_the_rate() -> None:
