@@ -42,7 +42,7 @@ from services.registry.core.records import (
     encode,
 )
 from services.registry.core.registration import check_overwrite, plan_registration
-from services.registry.core.state import RegistryState, StoredSchema
+from services.registry.core.state import MAX_SCHEMA_ID, RegistryState, StoredSchema
 from services.registry.errors import (
     IncompatibleSchemaError,
     InvalidCompatibilityLevelError,
@@ -168,6 +168,10 @@ class Mutations:
             check_overwrite(self.state, subject, new_version, schema_id, content)
             if schema_id is None:
                 schema_id = self.state.next_id()
+                if schema_id > MAX_SCHEMA_ID:
+                    raise OperationNotPermittedError(
+                        f"No schema id is left: ids are 1 to {MAX_SCHEMA_ID}"
+                    )
             known = self.state.schemas.get(schema_id)
             value = SchemaValue(
                 subject=subject,
@@ -189,6 +193,13 @@ class Mutations:
             await self._write(
                 [SchemaRecord(subject, new_version, value), *stale], "registering the schema"
             )
+            if self.state.bound_content(schema_id) != content:
+                # Another writer bound the id first and applying refused ours: say so rather
+                # than hand out an id that names another schema.
+                raise StoreError(
+                    f"Schema id {schema_id} was bound to another schema by another writer; "
+                    "nothing was registered, try again"
+                )
             return SchemaId(id=schema_id)
 
     async def delete_version(self, subject: str, version: Version, permanent: bool = False) -> int:

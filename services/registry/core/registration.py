@@ -19,7 +19,13 @@ from services.registry.core.config import (
 )
 from services.registry.core.queries import resolve_references
 from services.registry.core.schema import AVRO, ParsedSchema, parse_schema
-from services.registry.core.state import ContentKey, RegistryState, VersionEntry, content_key
+from services.registry.core.state import (
+    MAX_SCHEMA_ID,
+    ContentKey,
+    RegistryState,
+    VersionEntry,
+    content_key,
+)
 from services.registry.errors import InvalidSchemaError, OperationNotPermittedError
 from services.registry.models import Config, Metadata, Rule, RuleSet, SchemaReference
 
@@ -83,6 +89,8 @@ def plan_registration(
     version: int | None,
 ) -> RegistrationPlan:
     """What registering would write, computed from the state without changing it."""
+    if id is not None and not 1 <= id <= MAX_SCHEMA_ID:
+        raise InvalidSchemaError(f"Invalid schema id {id}: ids are 1 to {MAX_SCHEMA_ID}")
     mode = effective_mode(state, subject)
     check_register_mode(state, subject, mode, explicit=id is not None or bool(version))
     if schema_type not in (None, AVRO):
@@ -142,10 +150,11 @@ def check_overwrite(
     schema_id: int | None,
     content: tuple[str, str, str],
 ) -> None:
-    """IMPORT may reuse ids and versions only for the same schema."""
+    """IMPORT may reuse ids and versions only for the same schema, also an id whose schema
+    was hard-deleted: records written with it may still be read."""
     if schema_id is not None:
-        known = state.schemas.get(schema_id)
-        if known is not None and known.content != content:
+        known = state.bound_content(schema_id)
+        if known is not None and known != content:
             raise OperationNotPermittedError(
                 f"Overwrite new schema with id {schema_id} is not permitted."
             )

@@ -2,10 +2,19 @@
 
 Applying a record is idempotent and depends only on the records before it, so replaying the log
 (after a restart or a compaction) rebuilds the same subjects, versions and ids.
+
+A schema id, once handed out, lives in records for as long as the topics keep them, so applying
+refuses a record that would bind an id to other content than it has (or had, before a hard
+delete), a live (subject, version) to another id, or an id outside 1..2^31-1: such a record can
+only come from a writer that should not have written it (two primaries, a deposed leader), and
+applying it would make records already written decode with the wrong schema. It is logged and
+counted (`refused`), never applied.
 """
 
 import json
+import logging
 from dataclasses import dataclass
+from typing import Final
 
 from services.registry.core.records import (
     ConfigRecord,
@@ -18,8 +27,14 @@ from services.registry.core.records import (
 )
 from services.registry.models import Config, Metadata, RuleSet, SchemaReference
 
+log = logging.getLogger(__name__)
+
 # Schemas are the same (and share an id) when all of these are equal.
 ContentKey = tuple[str, str, str]
+
+#: The largest schema id: every Confluent client puts the id in a 4-byte header, and Java's
+#: clients read it as a signed int.
+MAX_SCHEMA_ID: Final = 2**31 - 1
 
 
 def content_key(
@@ -74,6 +89,10 @@ class RegistryState:
         self.referrers: dict[tuple[str, int], set[tuple[str, int]]] = {}
         # Highest id ever seen, so a hard-deleted id is not handed out again in this replay.
         self.max_id = 0
+        # The content of each id no version uses any more: an id is never bound to other content.
+        self.retired: dict[int, ContentKey] = {}
+        # Records refused on apply (see the module's docstring).
+        self.refused = 0
 
     def apply(self, record: Record) -> None:
         """Fold one log record into the state; other record types are ignored."""
@@ -95,7 +114,7 @@ class RegistryState:
             case ModeRecord(subject, str() as mode):
                 self.modes[subject] = mode
             case IdWatermarkRecord(max_id):
-                self.max_id = max(self.max_id, max_id)
+                self._raise_watermark(max_id)
             case _:
                 pass
 
@@ -109,6 +128,25 @@ class RegistryState:
     def next_id(self) -> int:
         return self.max_id + 1
 
+    def bound_content(self, schema_id: int) -> ContentKey | None:
+        """The content `schema_id` is bound to, live or retired; None for an id never used."""
+        stored = self.schemas.get(schema_id)
+        return stored.content if stored is not None else self.retired.get(schema_id)
+
+    def conflict(self, subject: str, version: int, value: SchemaValue) -> str | None:
+        """Why binding `value` at (`subject`, `version`) would corrupt the state, or None."""
+        if not 1 <= value.id <= MAX_SCHEMA_ID:
+            return f"schema id {value.id} is outside 1..{MAX_SCHEMA_ID}"
+        bound = self.bound_content(value.id)
+        if bound is not None and bound != content_key(
+            value.schema_, value.schema_type, list(value.references), value.metadata, value.rule_set
+        ):
+            return f"schema id {value.id} is bound to another schema"
+        current = self.subjects.get(subject, {}).get(version)
+        if current is not None and current.schema_id != value.id:
+            return f"{subject} version {version} is bound to schema id {current.schema_id}"
+        return None
+
     def live_referrers(self, subject: str, version: int) -> list[int]:
         """Ids of the live schemas that reference `subject` at `version`, ascending."""
         return sorted(
@@ -117,7 +155,17 @@ class RegistryState:
 
     # --- mutations
 
+    def _raise_watermark(self, max_id: int) -> None:
+        if max_id > MAX_SCHEMA_ID:
+            self._refuse(f"a watermark of {max_id} is past the largest id")
+            return
+        self.max_id = max(self.max_id, max_id)
+
     def _put_version(self, subject: str, version: int, value: SchemaValue) -> None:
+        conflict = self.conflict(subject, version, value)
+        if conflict is not None:
+            self._refuse(f"{conflict}; the record binds id {value.id} to {subject} {version}")
+            return
         stored = StoredSchema(
             id=value.id,
             schema=value.schema_,
@@ -128,11 +176,9 @@ class RegistryState:
             guid=value.guid,
             ts=value.ts,
         )
-        previous = self.schemas.get(value.id)
-        if previous is not None and previous.content != stored.content:
-            self._forget_schema(previous)
-        if previous is None or previous.content != stored.content:
+        if value.id not in self.schemas:  # `conflict` made sure the content is the same
             self.schemas[value.id] = stored
+            self.retired.pop(value.id, None)
             self.ids_by_content.setdefault(stored.content, value.id)
             if stored.guid:
                 self.ids_by_guid.setdefault(stored.guid, value.id)
@@ -177,10 +223,16 @@ class RegistryState:
             for e in versions.values()
         )
         if not in_use and schema_id in self.schemas:
-            self._forget_schema(self.schemas.pop(schema_id))
+            schema = self.schemas.pop(schema_id)
+            self.retired[schema_id] = schema.content
+            self._forget_schema(schema)
 
     def _forget_schema(self, schema: StoredSchema) -> None:
         if self.ids_by_content.get(schema.content) == schema.id:
             del self.ids_by_content[schema.content]
         if schema.guid and self.ids_by_guid.get(schema.guid) == schema.id:
             del self.ids_by_guid[schema.guid]
+
+    def _refuse(self, why: str) -> None:
+        self.refused += 1
+        log.error("refused a registry log record: %s", why)
