@@ -7,8 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from services.registry.api.deps import RegistryDep, Subject, flag
+from services.registry.api.auth import Role
+from services.registry.api.deps import PrincipalDep, RegistryDep, Subject, flag
 from services.registry.api.wire import RegistryRoute
+from services.registry.core.config import IMPORT
+from services.registry.errors import ForbiddenError
 from services.registry.models import Config, Mode
 
 router = APIRouter(tags=["config"], route_class=RegistryRoute)
@@ -100,8 +103,19 @@ async def get_subject_mode(
 
 @router.put("/mode/{subject}")
 async def put_subject_mode(
-    registry: RegistryDep, subject: Subject, body: ModeUpdate, force: str | None = None
+    registry: RegistryDep,
+    subject: Subject,
+    body: ModeUpdate,
+    principal: PrincipalDep,
+    force: str | None = None,
 ) -> Mode:
+    # IMPORT lets a writer choose schema ids, which every domain's records share: an admin's
+    # operation (the global mode is an admin's already, as every global setting).
+    if body.mode.upper() == IMPORT and principal is not None and principal.role is not Role.ADMIN:
+        raise ForbiddenError(
+            f"User {principal.name} may not put subject '{subject}' in IMPORT mode: "
+            "only an admin may"
+        )
     return await registry.set_mode(subject, body.mode, flag(force))
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 
+from services.registry.api.auth import Principal
 from services.registry.api.cache import RenderCache, get_render_cache
 from services.registry.api.forward import Forwarder
 from services.registry.api.wire import decode_subject
@@ -33,6 +34,12 @@ async def get_forwarder(request: Request) -> Forwarder | None:
     """Where this replica forwards writes; None on the primary."""
     forwarder: Forwarder | None = request.app.state.forwarder
     return forwarder
+
+
+async def get_principal(request: Request) -> Principal | None:
+    """Who sent the request; None when the registry runs without authentication."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal
 
 
 async def subject_path(subject: Annotated[str, Path()]) -> str:
@@ -88,6 +95,7 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 KafkaLogDep = Annotated[KafkaLog, Depends(get_kafka_log)]
 RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
 ForwarderDep = Annotated[Forwarder | None, Depends(get_forwarder)]
+PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
 Subject = Annotated[str, Depends(subject_path)]
 Deleted = Annotated[bool, Depends(deleted_flag)]
 DeletedOnly = Annotated[bool, Depends(deleted_only_flag)]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -104,3 +105,32 @@ def test_missing_or_wrong_credentials_are_40101(clients: dict[str, SchemaRegistr
             401,
             40101,
         )
+
+
+def test_import_mode_and_explicit_ids_are_an_admins_and_bounded(registry_url: str) -> None:
+    subject = "sales.imported.v1-value"
+    body = {"schema": SCHEMA.schema_str}
+
+    def as_user(name: str) -> httpx.Client:
+        password = USERS[name][0]
+        return httpx.Client(base_url=registry_url, auth=(name, password), timeout=30)
+
+    with as_user("sales") as sales, as_user("ops") as ops:
+        # an owner sets its own subject's mode, but not IMPORT: that lets a writer choose ids
+        assert sales.put(f"/mode/{subject}", json={"mode": "READONLY"}).status_code == 200
+        refused = sales.put(f"/mode/{subject}", json={"mode": "import"})
+        assert (refused.status_code, refused.json()["error_code"]) == (403, 40301)
+        assert sales.delete(f"/mode/{subject}").status_code == 200
+        assert ops.put(f"/mode/{subject}", json={"mode": "IMPORT"}).json() == {"mode": "IMPORT"}
+        # an id no Confluent client can carry in its 4-byte header is refused, leaving no mark
+        for too_far in (2**31, 4294967295):
+            answer = sales.post(
+                f"/subjects/{subject}/versions", json={**body, "id": too_far, "version": 1}
+            )
+            assert (answer.status_code, answer.json()["error_code"]) == (422, 42201)
+        answer = sales.post(f"/subjects/{subject}/versions", json={**body, "id": 7, "version": 1})
+        assert answer.json() == {"id": 7}
+        assert ops.put(f"/mode/{subject}", json={"mode": "READWRITE"}).status_code == 200
+        # the next ordinary registration continues after the largest id handed out
+        other = {"schema": json.dumps({"type": "record", "name": "S", "fields": []})}
+        assert sales.post("/subjects/sales.other.v1-value/versions", json=other).json() == {"id": 8}
