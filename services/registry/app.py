@@ -28,6 +28,7 @@ from services.registry.api.cache import RenderCache
 from services.registry.api.early import EarlyAnswers
 from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
 from services.registry.api.handlers import install_error_handlers
+from services.registry.api.limits import BodyLimit
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.catalog.groups import KafkaConsumerGroups
 from services.registry.catalog.records import PRODUCT
@@ -62,8 +63,15 @@ class RegistryApp(FastAPI):
     """FastAPI, with the hottest requests answered ahead of its middleware (``api/early.py``)."""
 
     early: Gate | None = None
+    body_limit: BodyLimit | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.body_limit is None:
+            await self._serve(scope, receive, send)
+        else:  # before anything reads a body
+            await self.body_limit(scope, receive, send, self._serve)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.early is None:
             await super().__call__(scope, receive, send)
         else:
@@ -104,6 +112,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=RegistryJSONResponse,
     )
+    app.body_limit = BodyLimit(settings.max_body_bytes)
     install_error_handlers(app)
     for module in (
         root_api,

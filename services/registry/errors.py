@@ -12,6 +12,7 @@ class ErrorCode(IntEnum):
     UNKNOWN_ROUTE = 404
     METHOD_NOT_ALLOWED = 405
     INCOMPATIBLE_SCHEMA = 409
+    PAYLOAD_TOO_LARGE = 413
     UNSUPPORTED_MEDIA_TYPE = 415
     UNPROCESSABLE_ENTITY = 422
     UNAUTHORIZED = 40101
@@ -77,6 +78,14 @@ class MethodNotAllowedError(RegistryError):
 
     def __init__(self) -> None:
         super().__init__("HTTP 405 Method Not Allowed")
+
+
+class PayloadTooLargeError(RegistryError):
+    default_http_status = 413
+    default_error_code = ErrorCode.PAYLOAD_TOO_LARGE
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"HTTP 413 Payload Too Large: a request body may be {limit} bytes")
 
 
 class UnsupportedMediaTypeError(RegistryError):

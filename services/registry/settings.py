@@ -55,6 +55,12 @@ class RegistrySettings(BaseSettings):
     write_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a write waits to be read back (then 50002)."
     )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="The largest request body, in bytes (4 MiB); a larger one is answered 413 "
+        "before it is read (STREAMMESH_REGISTRY_MAX_BODY_BYTES).",
+    )
     log_level: str = Field(default="info", description="uvicorn log level.")
 
 

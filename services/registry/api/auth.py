@@ -175,7 +175,11 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in _OPEN_PATHS or path.startswith(_OPEN_PREFIX):
+        if scope["type"] != "http" or (
+            # open to read only: a write to an open path is a request like any other
+            scope["method"] in ("GET", "HEAD")
+            and (path in _OPEN_PATHS or path.startswith(_OPEN_PREFIX))
+        ):
             await self.app(scope, receive, send)
             return
         auth: tuple[Authenticator, Authorizer] = scope["app"].state.auth

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,29 @@ def test_import_mode_and_explicit_ids_are_an_admins_and_bounded(registry_url: st
         # the next ordinary registration continues after the largest id handed out
         other = {"schema": json.dumps({"type": "record", "name": "S", "fields": []})}
         assert sales.post("/subjects/sales.other.v1-value/versions", json=other).json() == {"id": 8}
+
+
+def test_open_paths_are_open_to_read_only(registry_url: str) -> None:
+    assert httpx.get(f"{registry_url}/health", timeout=30).status_code == 200
+    assert httpx.get(f"{registry_url}/ui", timeout=30).status_code == 200
+    for method in ("PUT", "POST", "DELETE"):
+        for path in ("/health", "/ui", "/ui/static/catalog.js"):
+            answer = httpx.request(method, f"{registry_url}{path}", content=b"{}", timeout=30)
+            assert (answer.status_code, answer.json()["error_code"]) == (401, 40101), path
+
+
+def test_a_body_over_the_cap_is_answered_413_before_it_is_sent(registry_url: str) -> None:
+    # Only the headers go out, announcing 50 MB: the answer comes without the body being read.
+    host, port = registry_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(
+            b"POST /subjects/sales.big.v1-value/versions HTTP/1.1\r\n"
+            b"Host: registry\r\nAuthorization: Basic c2FsZXM6c2FsZXMtcHc=\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"
+        )
+        answer = connection.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 413 ")
+    assert '"error_code":413' in answer.replace(" ", "")
+    # and the registry answers others as ever
+    with httpx.Client(base_url=registry_url, auth=("bi", "bi-pw"), timeout=30) as http:
+        assert http.get("/subjects").status_code == 200
