@@ -8,10 +8,14 @@ is read up to the cap and answered 413 as soon as it passes it.
 
 from __future__ import annotations
 
+from typing import Final
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.registry.api.handlers import render_error
 from services.registry.errors import PayloadTooLargeError
+
+_UNREAD: Final = frozenset({"GET", "HEAD"})
 
 
 class BodyLimit:
@@ -21,7 +25,8 @@ class BodyLimit:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
-        if scope["type"] != "http":
+        # Nothing reads the body of a GET or a HEAD: the hot reads pass without a look.
+        if scope["type"] != "http" or scope["method"] in _UNREAD:
             await app(scope, receive, send)
             return
         length, streamed = _framing(scope)
