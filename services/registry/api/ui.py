@@ -2,7 +2,8 @@
 
 The page is one HTML file, one vanilla JS module and one stylesheet; the module reads the
 catalog and schema APIs of this same registry and, when configured, the quality monitor's
-``GET /products`` for live SLO status.
+``GET /products`` for live SLO status. Every response here carries the page's
+Content-Security-Policy, so nothing but the registry's own files can run in its origin.
 """
 
 from __future__ import annotations
