@@ -2,7 +2,9 @@
 every shipped product is listed under its domain, and a product's view shows its owner, its
 fields with their tags, SLOs (live only when a monitor answers), quality rules, lineage graph
 (upstream left, downstream right, nodes that navigate) and schema versions. With auth on,
-the page's fetches carry the Basic credentials the browser was given.
+the page's fetches carry the Basic credentials the browser was given. The page runs under its
+Content-Security-Policy without a violation, and a URL that is not http(s) (in ?monitor= or in
+catalog data) is shown as text: never a link, never fetched, never run.
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import httpx
 import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Locator, Page, Route, expect, sync_playwright
 
 from services.registry.api.auth import hash_password
+from services.registry.api.ui import CONTENT_SECURITY_POLICY
 from streammesh.broker.launcher import free_port
 from streammesh.products.loader import load_descriptor
 from streammesh.testing.servers import serve_in_thread
@@ -100,18 +104,51 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
+# Values that must never become a link or a fetch: script, markup, a relative URL.
+NOT_HTTP: Final = (
+    "javascript:alert(1)",
+    " JavaScript:alert(document.domain)//",
+    "data:text/html,<script>alert(1)</script>",
+    "//127.0.0.1:1/",
+)
+# No anchor anywhere whose href runs script or renders markup (whatever its case).
+SCRIPT_LINKS: Final = 'a[href^="javascript:" i], a[href^="data:" i], a[href^=" " i]'
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def dialogs() -> list[str]:
+    """The message of every alert/confirm/prompt a page opened (each is dismissed)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
     context = browser.new_context()
     context.set_default_timeout(15_000)
     opened = context.new_page()
     errors: list[str] = []
+    violations: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    # Chromium reports what the CSP blocks ("Refused to ...") on the console.
+    opened.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    opened.on("dialog", on_dialog)
     try:
         yield opened
     finally:
         context.close()
     assert errors == []  # no uncaught script error on any view
+    assert violations == []  # nothing the page needs is blocked by its policy
+    assert dialogs == []
 
 
 def ui(registry: httpx.Client, rest: str = "") -> str:
@@ -131,8 +168,10 @@ def x_of(locator: Locator) -> float:
 def test_catalog_lists_every_product_and_a_product_view_shows_its_contract(
     registry: httpx.Client, page: Page
 ) -> None:
-    page.goto(ui(registry))
+    response = page.goto(ui(registry))
 
+    assert response is not None
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     expect(page.get_by_role("heading", level=1)).to_have_text("Data products")
     domains = page.locator("[data-testid^=domain-]")
     expect(domains.get_by_role("heading", level=2)).to_have_text(
@@ -161,6 +200,10 @@ def test_catalog_lists_every_product_and_a_product_view_shows_its_contract(
     )
     expect(page.get_by_test_id("field-campaign_note")).to_be_visible()
     expect(field_tags(page, "customer_id")).to_have_count(0)
+    # An e-mail contact is a mailto: link.
+    expect(page.get_by_test_id("overview").get_by_test_id("contact")).to_have_attribute(
+        "href", "mailto:marketing-analytics@streammesh.example"
+    )
     # SLOs as declared; no monitor is configured, so their live status is unknown.
     expect(page.get_by_test_id("slo-freshness")).to_contain_text("120 s")
     expect(page.get_by_test_id("slo-completeness")).to_contain_text("99.90 %")
@@ -209,6 +252,11 @@ def test_catalog_lists_every_product_and_a_product_view_shows_its_contract(
     )
     expect(field_tags(page, "email")).to_have_text(["PII"])
     expect(field_tags(page, "country")).to_have_count(0)
+    # An https contact is a link to itself.
+    contact = "https://chat.streammesh.example/channels/customer-identity"
+    expect(page.get_by_test_id("overview").get_by_test_id("contact")).to_have_attribute(
+        "href", contact
+    )
     expect(
         page.get_by_test_id("lineage-graph").get_by_test_id(f"lineage-node-{CLTV}")
     ).to_have_attribute("data-role", "downstream")
@@ -239,6 +287,10 @@ def test_slo_status_is_live_from_the_monitor_when_one_answers(
     registry: httpx.Client, page: Page, monitor_url: str
 ) -> None:
     page.goto(ui(registry, f"?monitor={monitor_url}#/products/marketing/customer_lifetime_value"))
+
+    link = page.get_by_test_id("monitor-state").get_by_role("link")
+    expect(link).to_have_text(monitor_url)
+    expect(link).to_have_attribute("href", f"{monitor_url}/")
 
     expect(page.get_by_test_id("slo-status")).to_have_text(
         "SLO status: met (live from the quality monitor)"
@@ -296,3 +348,58 @@ def test_with_auth_on_the_browser_sends_the_credentials_it_was_given(
         expect(page.get_by_test_id("version-1")).to_contain_text("id ")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("given", NOT_HTTP, ids=["javascript", "mixed-case", "data", "relative"])
+def test_a_monitor_url_that_is_not_http_is_text_never_fetched_nor_run(
+    registry: httpx.Client, page: Page, dialogs: list[str], given: str
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(ui(registry, f"?monitor={quote(given)}#/products/sales/orders"))
+
+    expect(page.get_by_test_id("monitor-state")).to_contain_text(given.strip())
+    expect(page.locator(SCRIPT_LINKS)).to_have_count(0)
+    shown = page.get_by_test_id("monitor-url")
+    expect(shown).to_have_text(given.strip())
+    assert shown.evaluate("node => node.tagName") == "SPAN"
+    expect(page.get_by_test_id("monitor-state")).to_contain_text("not an http(s) URL: not used")
+    expect(page.get_by_test_id("slo-status")).to_have_text(
+        "SLO status: unknown (quality monitor URL is not http(s))"
+    )
+    shown.click()  # a span: nothing opens, nothing runs
+    expect(page.get_by_test_id("product-title")).to_have_text("sales.orders.v1")
+    assert dialogs == []
+    origin = str(registry.base_url).rstrip("/")
+    assert [url for url in requested if not url.startswith(f"{origin}/")] == []
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        pytest.param("javascript:alert(document.domain)", id="javascript"),
+        pytest.param("data:text/html,<b>hi</b>", id="data"),
+        pytest.param("owners@streammesh.example?cc=all@streammesh.example", id="mail-headers"),
+    ],
+)
+def test_a_contact_in_catalog_data_that_is_not_http_is_text(
+    registry: httpx.Client, page: Page, dialogs: list[str], contact: str
+) -> None:
+    """The registry's policy refuses such a contact; the page does not rely on it."""
+
+    def tampered(route: Route) -> None:
+        response = route.fetch()
+        product = response.json()
+        product["descriptor"]["team"]["contact"] = contact
+        route.fulfill(response=response, json=product)
+
+    page.route(ui(registry).removesuffix("/ui") + "/products/sales/orders", tampered)
+    page.goto(ui(registry, "#/products/sales/orders"))
+
+    shown = page.get_by_test_id("overview").get_by_test_id("contact")
+    expect(shown).to_have_text(contact)
+    assert shown.evaluate("node => node.tagName") == "SPAN"
+    expect(page.locator(SCRIPT_LINKS)).to_have_count(0)
+    shown.click()
+    expect(page.get_by_test_id("product-title")).to_have_text("sales.orders.v1")
+    assert dialogs == []

@@ -1,10 +1,13 @@
 """The catalog page and its static files are served from package data with the right types,
 nothing outside the shipped set is served, and /ui/config tells the page where the monitor is.
+Every /ui response carries a Content-Security-Policy that lets script and style come only from
+the registry itself, and the page has nothing inline that the policy would block.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import pytest
 from fastapi import FastAPI
@@ -91,3 +94,65 @@ def test_config_has_no_monitor_by_default(client: TestClient) -> None:
 def test_config_names_the_monitor_the_registry_is_configured_with() -> None:
     with TestClient(build_app(monitor_url="http://127.0.0.1:8090")) as client:
         assert client.get("/ui/config").json() == {"monitorUrl": "http://127.0.0.1:8090"}
+
+
+UI_PATHS = ["/ui", "/ui/", *(f"/ui/static/{name}" for name in ui.STATIC), "/ui/config"]
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    parsed: dict[str, list[str]] = {}
+    for directive in policy.split(";"):
+        name, *values = directive.split()
+        assert name not in parsed, f"{name} is given twice"
+        parsed[name] = values
+    return parsed
+
+
+@pytest.mark.parametrize("path", UI_PATHS)
+def test_every_ui_response_carries_the_content_security_policy(
+    client: TestClient, path: str
+) -> None:
+    response = client.get(path, headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    policy = directives(response.headers["content-security-policy"])
+    assert policy == {
+        "default-src": ["'self'"],  # script-src and style-src fall back to it: no inline code
+        "connect-src": ["'self'", "http:", "https:"],  # the monitor may live elsewhere
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+
+
+def test_the_configured_monitor_answer_carries_the_policy_too() -> None:
+    with TestClient(build_app(monitor_url="http://127.0.0.1:8090")) as client:
+        response = client.get("/ui/config")
+    assert response.headers["content-security-policy"] == ui.CONTENT_SECURITY_POLICY
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+class InlineCode(HTMLParser):
+    """Collects what a `default-src 'self'` policy would block in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "style":
+            self.found.append("<style>")
+        if tag == "script" and "src" not in dict(attrs):
+            self.found.append("inline <script>")
+        for name, value in attrs:
+            if name == "style" or name.startswith("on"):
+                self.found.append(f"{name}= on <{tag}>")
+            if value and value.strip().lower().startswith("javascript:"):
+                self.found.append(f"{name}={value} on <{tag}>")
+
+
+def test_the_page_has_no_inline_script_or_style(client: TestClient) -> None:
+    parser = InlineCode()
+    parser.feed(client.get("/ui").text)
+    assert parser.found == []

@@ -1,6 +1,8 @@
 // StreamMesh catalog page: products by domain, and one product's contract, SLOs and lineage.
 // Reads this registry's own APIs (same origin) and, when configured, the quality monitor's
-// GET /products. Every value is put in the DOM as text, never as markup.
+// GET /products. Every value is put in the DOM as text, never as markup, and a URL from the
+// query string, the registry's settings or catalog data becomes a link only when it is an
+// absolute http(s) URL: anything else (javascript:, data:, ...) is shown as text.
 
 const API = new URL("/", window.location.href);
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -27,29 +29,50 @@ async function getJSON(path) {
   return response.json();
 }
 
+// The URL, when `value` is an absolute http: or https: URL; else null.
+function httpUrl(value) {
+  if (typeof value !== "string") return null;
+  let url;
+  try {
+    url = new URL(value); // no base: a relative value throws
+  } catch {
+    return null;
+  }
+  return url.protocol === "http:" || url.protocol === "https:" ? url : null;
+}
+
+// A plain address only: no "?" or "&" that would add headers (cc, body) to the mail.
+const EMAIL = /^[^\s@?&#%:/\\<>"]+@[^\s@?&#%:/\\<>"]+\.[^\s@?&#%:/\\<>"]+$/;
+
 const subjectPath = (subject) => `/subjects/${encodeURIComponent(subject)}/versions`;
 
-let monitorUrlPromise = null;
+let monitorPromise = null;
 
-function monitorUrl() {
+// The quality monitor as {given, url}: `given` as written, `url` only when it is an http(s)
+// URL (only then is it fetched or linked); null when none is configured.
+function monitor() {
   // ?monitor=<url> on the page wins; otherwise the registry's own setting (GET /ui/config).
-  monitorUrlPromise ??= (async () => {
-    const fromQuery = new URLSearchParams(window.location.search).get("monitor");
-    if (fromQuery) return fromQuery;
-    try {
-      return (await getJSON("/ui/config")).monitorUrl || null;
-    } catch {
-      return null;
+  monitorPromise ??= (async () => {
+    let given = new URLSearchParams(window.location.search).get("monitor");
+    if (!given) {
+      try {
+        given = (await getJSON("/ui/config")).monitorUrl || null;
+      } catch {
+        given = null;
+      }
     }
+    return given ? { given, url: httpUrl(given) } : null;
   })();
-  return monitorUrlPromise;
+  return monitorPromise;
 }
 
 // The monitor's status of one product, or null. The contract is loose on purpose: any
 // JSON list (or {products: [...]}) of objects with a `ref` will do; failures mean "unknown".
 async function monitorStatus(ref) {
-  const base = await monitorUrl();
-  if (!base) return { state: "absent" };
+  const configured = await monitor();
+  if (!configured) return { state: "absent" };
+  if (!configured.url) return { state: "failed", reason: "URL is not http(s)" };
+  const base = configured.url.href;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), MONITOR_TIMEOUT_MS);
   try {
@@ -83,10 +106,22 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The last guard for every href the page sets: an in-page route, an http(s) URL or a mailto:
+// address. Anything else is dropped, so a mistake upstream leaves a dead anchor, not a script.
+function safeHref(value) {
+  const text = String(value);
+  if (text.startsWith("#")) return text;
+  if (text.startsWith("mailto:") && EMAIL.test(text.slice("mailto:".length))) return text;
+  return httpUrl(text)?.href ?? null;
+}
+
 function setAttrs(node, attrs) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
-    if (name === "testid") node.setAttribute("data-testid", value);
+    if (name === "href") {
+      const href = safeHref(value);
+      if (href !== null) node.setAttribute("href", href);
+    } else if (name === "testid") node.setAttribute("data-testid", value);
     else if (name === "onclick") node.addEventListener("click", value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
@@ -105,11 +140,18 @@ function productHash(ref) {
   return parts ? `#/products/${parts.domain}/${parts.name}/v${parts.major}` : null;
 }
 
+// A link when `value` is an http(s) URL, else the same text unlinked.
+function externalLink(value, attrs = {}) {
+  const url = httpUrl(value);
+  return url ? el("a", { ...attrs, href: url.href }, value) : el("span", attrs, value);
+}
+
+// An http(s) URL or a plain e-mail address (a mailto: link hands it to the mail client and
+// runs nothing in the page) is a link; anything else is text.
 function contactLink(contact) {
   if (!contact) return null;
-  if (/^https?:\/\//.test(contact)) return el("a", { href: contact, testid: "contact" }, contact);
-  if (contact.includes("@")) return el("a", { href: `mailto:${contact}`, testid: "contact" }, contact);
-  return el("span", { testid: "contact" }, contact);
+  if (EMAIL.test(contact)) return el("a", { href: `mailto:${contact}`, testid: "contact" }, contact);
+  return externalLink(contact, { testid: "contact" });
 }
 
 // ---------------------------------------------------------------- routing
@@ -526,10 +568,13 @@ function pretty(text) {
 // ---------------------------------------------------------------- start
 
 async function showMonitor() {
-  const url = await monitorUrl();
+  const configured = await monitor();
   const target = document.querySelector("[data-testid=monitor-state]");
-  target.replaceChildren(url ? "Quality monitor: " : "Quality monitor: not configured",
-    url ? el("a", { href: url }, url) : "");
+  if (!configured) target.replaceChildren("Quality monitor: not configured");
+  else {
+    target.replaceChildren("Quality monitor: ", externalLink(configured.given, { testid: "monitor-url" }),
+      configured.url ? "" : " (not an http(s) URL: not used)");
+  }
 }
 
 window.addEventListener("hashchange", route);
