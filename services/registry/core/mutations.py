@@ -137,35 +137,26 @@ class Mutations:
                 id,
                 version,
             )
-            mode, config, refs, parsed, text = (
-                plan.mode,
-                plan.config,
-                plan.refs,
-                plan.parsed,
-                plan.text,
-            )
-            all_entries, live, content = plan.all_entries, plan.live, plan.content
-            merged_metadata, merged_rules = plan.metadata, plan.rule_set
-            existing_id = plan.existing_id
+            existing_id, all_entries = plan.existing_id, plan.all_entries
             schema_id = id
             if existing_id is not None and id in (None, existing_id):
-                if any(e.schema_id == existing_id for e in live):
-                    return SchemaId(id=existing_id)
+                if plan.live_id is not None:
+                    return SchemaId(id=plan.live_id)
                 schema_id = existing_id
-            if mode != IMPORT:
+            if plan.mode != IMPORT:
                 level = CompatibilityLevel(
-                    config.compatibility_level or CompatibilityLevel.BACKWARD
+                    plan.config.compatibility_level or CompatibilityLevel.BACKWARD
                 )
                 messages = compatibility_messages(
                     level,
-                    parsed,
-                    previous_schemas(self.state, live),
-                    validate_fields=bool(config.validate_fields),
+                    plan.parsed,
+                    previous_schemas(self.state, plan.live),
+                    validate_fields=bool(plan.config.validate_fields),
                 )
                 if messages:
                     raise IncompatibleSchemaError(subject, messages)
             new_version = version or (all_entries[-1].version + 1 if all_entries else 1)
-            check_overwrite(self.state, subject, new_version, schema_id, content)
+            check_overwrite(self.state, subject, new_version, schema_id, plan.content)
             if schema_id is None:
                 schema_id = self.state.next_id()
                 if schema_id > MAX_SCHEMA_ID:
@@ -177,10 +168,10 @@ class Mutations:
                 subject=subject,
                 version=new_version,
                 id=schema_id,
-                schema_=text,
-                references=refs,
-                metadata=merged_metadata,
-                rule_set=merged_rules,
+                schema_=plan.text,
+                references=plan.refs,
+                metadata=plan.metadata,
+                rule_set=plan.rule_set,
                 guid=known.guid if known else self._new_guid(),
                 ts=known.ts if known else int(self._clock() * 1000),
             )
@@ -193,7 +184,7 @@ class Mutations:
             await self._write(
                 [SchemaRecord(subject, new_version, value), *stale], "registering the schema"
             )
-            if self.state.bound_content(schema_id) != content:
+            if self.state.bound_content(schema_id) != plan.content:
                 # Another writer bound the id first and applying refused ours: say so rather
                 # than hand out an id that names another schema.
                 raise StoreError(

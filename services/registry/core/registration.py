@@ -46,6 +46,15 @@ class RegistrationPlan:
     content: ContentKey
     existing_id: int | None
 
+    @property
+    def live_id(self) -> int | None:
+        """The id the content already has as a live version of the subject: registering it
+        again writes nothing and answers this id."""
+        existing = self.existing_id
+        if existing is not None and any(e.schema_id == existing for e in self.live):
+            return existing
+        return None
+
 
 def merge_metadata(old: Metadata | None, new: Metadata | None) -> Metadata | None:
     """Confluent's `Metadata.mergeMetadata`: maps and sets are unioned, `new` wins per key."""

@@ -213,10 +213,7 @@ class Registry:
             )
         except RegistryError:
             return None  # let the primary give the error
-        existing = plan.existing_id
-        if existing is not None and any(e.schema_id == existing for e in plan.live):
-            return existing
-        return None
+        return plan.live_id
 
     def check_compatibility(
         self,
