@@ -10,8 +10,7 @@ from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, TopicPartition
 
 from services.quality_monitor.follower import Watched
 from services.quality_monitor.metrics import MonitorMetrics
-from streammesh.products.catalog import DataProductPublic
-from tests.unit.quality_monitor.samples import NOW_MS, ORDERS, Resolver
+from tests.unit.quality_monitor.samples import NOW_MS, ORDERS, Resolver, public
 
 TOPIC = "sales.orders.v1"
 REF = "sales.orders.v1"
@@ -19,19 +18,7 @@ REF = "sales.orders.v1"
 
 def watched_orders(metrics: MonitorMetrics) -> Watched:
     """The orders product as the monitor watches it, its schemas from `samples.Resolver`."""
-    product = DataProductPublic(
-        ref=REF,
-        domain=ORDERS.domain,
-        name=ORDERS.name,
-        major=ORDERS.major,
-        status=ORDERS.status,
-        descriptor=ORDERS,
-        value_subject=f"{TOPIC}-value",
-        value_schema_id=1,
-        value_version=3,
-        registered_at=0,
-        updated_at=0,
-    )
+    product = public(ORDERS, version=3, schema_id=1)
     return Watched(product, Resolver(), metrics.recorder(REF), freshness_ms=None)  # type: ignore[arg-type]
 
 

@@ -16,10 +16,13 @@ from services.quality_monitor.checks import Unresolved, WriterSchema
 from streammesh.contracts import RuleEvaluator
 from streammesh.deadletter import Reason
 from streammesh.products import compile_contract, load_descriptor
+from streammesh.products.catalog import DataProductPublic
+from streammesh.products.descriptor import Descriptor
 from streammesh.serde import SchemaId, header
 
 ROOT = Path(__file__).resolve().parents[3]
 ORDERS = load_descriptor(ROOT / "domains/sales/products/orders.yaml")
+PROFILES = load_descriptor(ROOT / "domains/customers/products/profiles.yaml")
 ORDERS_CONTRACT = compile_contract(ORDERS, (ROOT / ORDERS.topic.value_schema).read_text())
 ORDERS_ID = 11
 PROFILES_ID = 12  # registered, but under another subject
@@ -68,3 +71,23 @@ def encode(record: dict[str, Any], schema_id: int = ORDERS_ID) -> bytes:
     out.write(header(SchemaId(schema_id)))
     schemaless_writer(out, parse_schema(json.loads(ORDERS_CONTRACT.schema)), record)
     return out.getvalue()
+
+
+def public(
+    descriptor: Descriptor, version: int = 1, schema_id: int | None = None
+) -> DataProductPublic:
+    """`descriptor` as the catalog serves it, at `version` of its value subject."""
+    topic = descriptor.topic.name
+    return DataProductPublic(
+        ref=topic,
+        domain=descriptor.domain,
+        name=descriptor.name,
+        major=descriptor.major,
+        status=descriptor.status,
+        descriptor=descriptor,
+        value_subject=f"{topic}-value",
+        value_schema_id=version if schema_id is None else schema_id,
+        value_version=version,
+        registered_at=0,
+        updated_at=0,
+    )

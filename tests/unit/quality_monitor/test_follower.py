@@ -5,7 +5,6 @@ with the same value subject keeps what the monitor has seen of it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -14,30 +13,7 @@ from prometheus_client import CollectorRegistry
 from services.quality_monitor.follower import CatalogFollower, CatalogRead
 from services.quality_monitor.metrics import MonitorMetrics
 from services.quality_monitor.settings import MonitorSettings
-from streammesh.products import load_descriptor
-from streammesh.products.catalog import DataProductPublic
-from streammesh.products.descriptor import Descriptor
-
-ROOT = Path(__file__).resolve().parents[3]
-ORDERS = load_descriptor(ROOT / "domains/sales/products/orders.yaml")
-PROFILES = load_descriptor(ROOT / "domains/customers/products/profiles.yaml")
-
-
-def public(descriptor: Descriptor, version: int = 1) -> DataProductPublic:
-    topic = descriptor.topic.name
-    return DataProductPublic(
-        ref=topic,
-        domain=descriptor.domain,
-        name=descriptor.name,
-        major=descriptor.major,
-        status=descriptor.status,
-        descriptor=descriptor,
-        value_subject=f"{topic}-value",
-        value_schema_id=version,
-        value_version=version,
-        registered_at=0,
-        updated_at=0,
-    )
+from tests.unit.quality_monitor.samples import ORDERS, PROFILES, public
 
 
 @pytest.fixture
