@@ -25,6 +25,18 @@ from services.registry.models import (
     SchemaVersion,
 )
 
+CONFIG = {
+    "compatibilityLevel",
+    "normalize",
+    "compatibilityGroup",
+    "defaultMetadata",
+    "overrideMetadata",
+    "defaultRuleSet",
+    "overrideRuleSet",
+    "alias",
+    "validateFields",
+    "validateRules",
+}
 # Every field's name on the wire, as Confluent's registry (or, for the catalog, our clients)
 # spells it; each model's full list, so a field added or renamed shows here.
 WIRE_NAMES: list[tuple[type[BaseModel], set[str]]] = [
@@ -51,35 +63,12 @@ WIRE_NAMES: list[tuple[type[BaseModel], set[str]]] = [
     ),
     (
         Config,
-        {
-            "compatibilityLevel",
-            "normalize",
-            "compatibilityGroup",
-            "defaultMetadata",
-            "overrideMetadata",
-            "defaultRuleSet",
-            "overrideRuleSet",
-            "alias",
-            "validateFields",
-            "validateRules",
-        },
+        CONFIG,
     ),
     (CompatibilityCheck, {"is_compatible", "messages"}),
     (
         ConfigUpdate,
-        {
-            "compatibility",
-            "compatibilityLevel",
-            "normalize",
-            "compatibilityGroup",
-            "defaultMetadata",
-            "overrideMetadata",
-            "defaultRuleSet",
-            "overrideRuleSet",
-            "alias",
-            "validateFields",
-            "validateRules",
-        },
+        {"compatibility", *CONFIG},  # older clients send `compatibility`
     ),
     (
         SchemaRequest,
