@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, TopicMetadata
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from services.quality_monitor.catalog import CatalogReader, SubjectResolver, subject_readable
@@ -24,7 +24,7 @@ from services.quality_monitor.settings import MonitorSettings
 from streammesh.deadletter import dlq_topic
 from streammesh.products.catalog import DataProductPublic
 from streammesh.sdk.errors import SdkError
-from streammesh.sdk.topics import ensure_topics, topic_specs
+from streammesh.sdk.topics import ensure_topics, has_leaders, topic_specs
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class CatalogFollower:
         return CatalogRead(
             products=tuple(products),
             existing=frozenset(existing),
-            readable=frozenset(t for t in existing if _has_leaders(metadata[t])),
+            readable=frozenset(t for t in existing if has_leaders(metadata[t])),
             probed=probed,
         )
 
@@ -190,8 +190,3 @@ class CatalogFollower:
 def _freshness_ms(product: DataProductPublic) -> int | None:
     seconds = product.freshness_seconds
     return None if seconds is None else int(seconds * 1000)
-
-
-def _has_leaders(metadata: TopicMetadata) -> bool:
-    partitions = metadata.partitions.values()
-    return bool(partitions) and all(p.leader >= 0 for p in partitions)

@@ -22,6 +22,7 @@ from confluent_kafka.admin import (
     NewPartitions,
     NewTopic,
     ResourceType,
+    TopicMetadata,
 )
 
 from streammesh.deadletter import dlq_config, dlq_topic
@@ -308,6 +309,12 @@ def _await_applied(
         time.sleep(0.1)
 
 
+def has_leaders(metadata: TopicMetadata) -> bool:
+    """Whether every partition of a topic has a leader (a topic with none has no partitions)."""
+    partitions = metadata.partitions.values()
+    return bool(partitions) and all(p.leader >= 0 for p in partitions)
+
+
 def _await_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
     # A created topic shows up in metadata, with leaders, a little after CreateTopics returns.
     deadline = time.monotonic() + timeout
@@ -316,12 +323,7 @@ def _await_leaders(admin: AdminClient, names: list[str], timeout: float) -> None
         topics = admin.list_topics(timeout=timeout).topics
         for name in list(pending):
             meta = topics.get(name)
-            if (
-                meta is not None
-                and meta.error is None
-                and meta.partitions
-                and all(p.leader >= 0 for p in meta.partitions.values())
-            ):
+            if meta is not None and meta.error is None and has_leaders(meta):
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
             raise TopicsNotReadyError(
