@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from streammesh.broker.launcher import free_port
 from streammesh.testing.kafka import KafkaUnderTest, kafka_for_tests
 from streammesh.testing.servers import serve_in_thread
 
@@ -105,17 +106,20 @@ def registry_factory(
     stack = contextlib.ExitStack()
 
     def start(topic: str | None = None, **overrides: object) -> str:
+        port = free_port()
         settings = RegistrySettings.model_validate(
             {
                 "bootstrap_servers": bootstrap_servers,
                 "topic": topic or default_topic,
                 # Tests switch authentication off explicitly unless they test it.
                 "auth_enabled": "auth_file" in overrides,
+                # Where the others forward writes when this instance leads.
+                "advertised_url": f"http://127.0.0.1:{port}",
                 **overrides,
             }
         )
         ensure_registry_topic(admin, settings.topic)
-        return stack.enter_context(serve_in_thread(create_app(settings)))
+        return stack.enter_context(serve_in_thread(create_app(settings), port=port))
 
     with stack:
         yield start

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -26,7 +26,7 @@ from services.registry.api.auth import (
 )
 from services.registry.api.cache import RenderCache
 from services.registry.api.early import EarlyAnswers
-from services.registry.api.forward import Forwarder, PrimaryReplicaMiddleware
+from services.registry.api.forward import Forwarder, LeaderMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.limits import BodyLimit
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
@@ -37,6 +37,7 @@ from services.registry.catalog.state import CatalogState
 from services.registry.core.records import Record, UnknownRecord, decode, encode
 from services.registry.core.registry import Registry
 from services.registry.core.state import RegistryState
+from services.registry.election import LEADER, Election, Leadership
 from services.registry.errors import ConfigurationError
 from services.registry.settings import RegistrySettings, get_settings
 from services.registry.storage import Apply, Entry, KafkaLog
@@ -45,13 +46,35 @@ log = logging.getLogger(__name__)
 
 
 class KafkaLogWriter:
-    """The core's ``LogWriter`` on the Kafka log: encode, produce, return once read back."""
+    """The core's ``LogWriter`` on the Kafka log, for the leader.
 
-    def __init__(self, kafka_log: KafkaLog) -> None:
+    Writes validate against a state of their own: the log's state plus the writes in flight,
+    so writes that arrive together validate in order and share one transaction. It is rebuilt
+    from the log's state whenever the log's generation changes (this instance became the
+    writer, or a write failed and so what was validated may not be what was written).
+    """
+
+    def __init__(self, kafka_log: KafkaLog, state: RegistryState) -> None:
         self.kafka_log = kafka_log
+        self.state = state
+        self._writable = state
+        self._generation: int | None = None
 
-    async def write(self, records: Sequence[Record]) -> None:
-        await self.kafka_log.write([encode(record) for record in records])
+    async def writable_state(self) -> RegistryState:
+        if self._generation != self.kafka_log.generation:
+            await self.kafka_log.settled()
+            self._writable = self.state.copy()
+            self._generation = self.kafka_log.generation
+        return self._writable
+
+    def submit(self, records: Sequence[Record]) -> Awaitable[None]:
+        entries = [encode(record) for record in records]
+        done = self.kafka_log.submit(entries, self._generation)
+        for key, value in entries:  # as the log's state will apply them
+            record = decode(key, value)
+            if record is not None:
+                self._writable.apply(record)
+        return done
 
 
 class Gate(Protocol):
@@ -78,12 +101,16 @@ class RegistryApp(FastAPI):
             await self.early(scope, receive, send, super().__call__)
 
 
-def applier(state: RegistryState, catalog: CatalogState, cache: RenderCache) -> Apply:
+def applier(
+    state: RegistryState, catalog: CatalogState, leadership: Leadership, cache: RenderCache
+) -> Apply:
     def apply(entries: Sequence[Entry]) -> None:
         for key, value in entries:
             record = decode(key, value)
             if isinstance(record, UnknownRecord) and record.keytype == PRODUCT:
                 catalog.apply(key, value)
+            elif isinstance(record, UnknownRecord) and record.keytype == LEADER:
+                leadership.apply(value)
             elif record is not None:
                 state.apply(record)
         cache.clear()
@@ -124,9 +151,9 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         ui_api,
     ):
         app.include_router(module.router)
-    app.add_middleware(PrimaryReplicaMiddleware)
+    app.add_middleware(LeaderMiddleware)
     if settings.auth_enabled:
-        # Inside the wire (errors are negotiated), outside forwarding (replicas check first).
+        # Inside the wire (errors are negotiated), outside forwarding (followers check first).
         app.add_middleware(AuthMiddleware)
     else:
         log.warning("registry authentication is OFF (STREAMMESH_REGISTRY_AUTH_ENABLED=false)")
@@ -147,37 +174,51 @@ async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIt
     state = RegistryState()
     catalog_state = CatalogState()
     render_cache = RenderCache()
+    own_url = settings.own_url()
+    kafka_log: KafkaLog
+    leadership = Leadership(own_url, lambda: kafka_log.is_writer, settings.primary_url)
     kafka_log = KafkaLog(
         settings.bootstrap_servers,
         settings.topic,
-        applier(state, catalog_state, render_cache),
+        applier(state, catalog_state, leadership, render_cache),
         write_timeout=settings.write_timeout_seconds,
         init_timeout=settings.init_timeout_seconds,
     )
-    registry = Registry(state, KafkaLogWriter(kafka_log))
-    forwarding: httpx.AsyncClient | None = None
-    forwarder: Forwarder | None = None
+    registry = Registry(state, KafkaLogWriter(kafka_log, state))
+    election: Election | None = None
+    forwarding = httpx.AsyncClient(timeout=settings.write_timeout_seconds)
     try:
-        if settings.primary_url:
-            forwarding = httpx.AsyncClient(timeout=settings.write_timeout_seconds)
-            forwarder = Forwarder(settings.primary_url, forwarding, kafka_log.wait_for_position)
         app.state.settings = settings
         app.state.auth = auth
         app.state.kafka_log = kafka_log
         app.state.render_cache = render_cache
-        app.state.forwarder = forwarder
+        # A write waits for an election to end (a session timeout, twice over) before 50004.
+        leader_wait = max(
+            settings.write_timeout_seconds, settings.election_session_timeout_ms / 500
+        )
+        app.state.forwarder = Forwarder(
+            leadership, forwarding, kafka_log.wait_for_position, timeout=leader_wait
+        )
         app.state.registry = registry
         groups = KafkaConsumerGroups(settings.bootstrap_servers)
         app.state.catalog = Catalog(catalog_state, registry, kafka_log, groups)
         await kafka_log.start()
         log.info("registry caught up with %s at offset %d", settings.topic, kafka_log.position)
-        primary_position = None if forwarder else (lambda: kafka_log.position)
-        app.early = EarlyAnswers(registry, render_cache, auth, primary_position)
+        if settings.primary_url is None and settings.leader_eligible:
+            election = Election(
+                kafka_log,
+                leadership,
+                session_timeout_ms=settings.election_session_timeout_ms,
+                join_timeout=settings.init_timeout_seconds,
+            )
+            await election.start()
+        app.early = EarlyAnswers(registry, render_cache, auth, lambda: kafka_log.position)
         yield
     finally:
         app.early = None
+        if election is not None:
+            await election.stop()
         await kafka_log.stop()
-        if forwarding is not None:
-            await forwarding.aclose()
+        await forwarding.aclose()
         # The catalog's admin client has no close(): dropped here, it goes now, not with the app.
         app.state.catalog = None

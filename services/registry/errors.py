@@ -39,6 +39,7 @@ class ErrorCode(IntEnum):
     STORE_ERROR = 50001
     OPERATION_TIMEOUT = 50002
     FORWARDING_ERROR = 50003
+    UNKNOWN_LEADER = 50004
 
 
 class RegistryError(StreamMeshError):
@@ -272,6 +273,16 @@ class ForwardingError(RegistryError):
     default_error_code = ErrorCode.FORWARDING_ERROR
 
     def __init__(self, message: str = "Error while forwarding the request to the leader") -> None:
+        super().__init__(message)
+
+
+class NotLeaderError(RegistryError):
+    """This instance may not write: it is not (or no longer) the elected leader, or none is
+    known yet. Retrying soon reaches the new leader."""
+
+    default_error_code = ErrorCode.UNKNOWN_LEADER
+
+    def __init__(self, message: str = "Leader not known") -> None:
         super().__init__(message)
 
 

@@ -1,20 +1,26 @@
 """Serving the registry: one process, or several workers sharing one port.
 
-With several workers (one per core in production) every worker replays the log and serves
-reads from its own copy; worker 0 is the primary and also listens on a private loopback port,
-to which the other workers forward writes. The public socket is bound once here and shared.
+With several workers (one per core in production) every worker replays the log, serves reads
+from its own copy and takes part in the leader election like any other instance; each also
+listens on a private port of its own, which it advertises, so the others can forward writes to
+whichever worker leads. The public socket is bound once here and shared. A worker whose parent
+dies (even by SIGKILL) shuts down on its own.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
+import threading
+import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
@@ -22,12 +28,16 @@ from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
 
 log = logging.getLogger("services.registry")
+#: How long a worker drains after its parent died before it exits regardless.
+_ORPHAN_GRACE_SECONDS = 5.0
 
 
 def _configure_logging(settings: RegistrySettings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    # httpx logs every request at INFO: one line per forwarded write is noise, not news.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -47,30 +57,47 @@ def _run(settings: RegistrySettings, sockets: list[socket.socket]) -> None:
     uvicorn.Server(config).run(sockets=sockets)
 
 
+def _exit_with_parent() -> None:
+    """SIGTERM this worker once its parent is gone; exit outright if draining takes too long."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn drains; the lifespan leaves the group
+        time.sleep(_ORPHAN_GRACE_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _worker(settings_json: str, sockets: list[socket.socket]) -> None:
+    _exit_with_parent()
     _run(RegistrySettings.model_validate_json(settings_json), sockets)
+
+
+def _on_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, f"{parts.hostname}:{port}", parts.path, "", ""))
 
 
 def serve(settings: RegistrySettings) -> None:
     public = _bind(settings.host, settings.port)
+    settings = settings.model_copy(update={"port": public.getsockname()[1]})
     if settings.workers == 1:
         _run(settings, [public])
         return
     _configure_logging(settings)
     context = multiprocessing.get_context("spawn")
     processes: list[BaseProcess] = []
-    if settings.primary_url is None:
-        private = _bind("127.0.0.1", 0)
-        primary_url = f"http://127.0.0.1:{private.getsockname()[1]}"
-        processes.append(
-            context.Process(target=_worker, args=(settings.model_dump_json(), [public, private]))
+    for _ in range(settings.workers):
+        private = _bind(settings.host, 0)
+        own = settings.model_copy(
+            update={"advertised_url": _on_port(settings.own_url(), private.getsockname()[1])}
         )
-        replicas = settings.model_copy(update={"primary_url": primary_url})
-    else:  # this whole server is a replica of another
-        replicas = settings
-    while len(processes) < settings.workers:
         processes.append(
-            context.Process(target=_worker, args=(replicas.model_dump_json(), [public]))
+            context.Process(target=_worker, args=(own.model_dump_json(), [public, private]))
         )
     for process in processes:
         process.start()
@@ -80,11 +107,15 @@ def serve(settings: RegistrySettings) -> None:
         for process in processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn drains, the lifespan closes Kafka
+        deadline = time.monotonic() + _ORPHAN_GRACE_SECONDS * 2
+        for process in processes:
+            process.join(max(deadline - time.monotonic(), 0.1))
+            if process.is_alive():
+                process.kill()
+                process.join()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         terminate_all()
-        for process in processes:
-            process.join()
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -92,6 +123,4 @@ def serve(settings: RegistrySettings) -> None:
     # A worker that dies takes the server down rather than leaving it half served.
     wait([p.sentinel for p in processes])
     terminate_all()
-    for process in processes:
-        process.join()
     sys.exit(0 if all(p.exitcode == 0 for p in processes) else 1)

@@ -1,5 +1,6 @@
 """Typed settings of the registry service (env prefix ``STREAMMESH_REGISTRY_``)."""
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,7 +31,22 @@ class RegistrySettings(BaseSettings):
     )
     primary_url: str | None = Field(
         default=None,
-        description="URL of the primary to forward writes to; unset: this instance is the primary.",
+        description="An override of the election: forward every write to this URL and never "
+        "write (unset: the instances elect their leader through Kafka).",
+    )
+    advertised_url: str | None = Field(
+        default=None,
+        description="The URL other instances forward writes to when this one leads "
+        "(unset: http://<host>:<port>, with this machine's name when host is 0.0.0.0).",
+    )
+    leader_eligible: bool = Field(
+        default=True, description="Whether this instance takes part in the leader election."
+    )
+    election_session_timeout_ms: int = Field(
+        default=6000,
+        ge=1000,
+        description="How long the leader group waits for a silent leader before electing "
+        "another (Kafka's session.timeout.ms; the broker allows 6000 and up by default).",
     )
     auth_enabled: bool = Field(
         default=True,
@@ -62,6 +78,14 @@ class RegistrySettings(BaseSettings):
         "before it is read (STREAMMESH_REGISTRY_MAX_BODY_BYTES).",
     )
     log_level: str = Field(default="info", description="uvicorn log level.")
+
+    def own_url(self) -> str:
+        """Where other instances reach this one."""
+        if self.advertised_url:
+            return self.advertised_url.rstrip("/")
+        wildcard = self.host in ("0.0.0.0", "::", "")  # noqa: S104 - compared, not bound
+        host = socket.gethostname() if wildcard else self.host
+        return f"http://{host}:{self.port}"
 
 
 @lru_cache

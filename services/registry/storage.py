@@ -1,25 +1,40 @@
 """The registry's log on Kafka: one compacted, single-partition topic is the source of truth.
 
 A reader thread follows the topic from the beginning and hands each batch to the event loop,
-so the in-memory state is only ever changed on the loop's thread. A write is produced, then
-awaited until the reader has applied it (read-your-writes), so every instance, primary or
-replica, builds its state the same way: from the log.
+so the in-memory state is only ever changed on the loop's thread. Every instance builds its
+state the same way: from the log.
+
+Only the elected leader writes (see ``election.py``), through a transactional producer whose
+``transactional.id`` is the log's: opening the writer calls ``init_transactions``, which fences
+every older producer with that id (a deposed leader's writes fail from then on), then reads the
+log to its end before anything is written. Writes that arrive together share one transaction
+and one read-back (a group commit); each returns once the reader has applied it
+(read-your-writes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+)
 from confluent_kafka import TopicPartition as KafkaPartition
 from confluent_kafka.admin import AdminClient
 
-from services.registry.errors import StoreError, StoreTimeoutError
+from services.registry.errors import NotLeaderError, StoreError, StoreTimeoutError
 from streammesh.sdk.errors import SdkError, TopicsNotReadyError
 from streammesh.sdk.topics import TopicSpec, ensure_topics
 
@@ -33,6 +48,8 @@ TOPIC_CONFIG = {
     # Every write must reach the log before it is acknowledged to a client.
     "min.insync.replicas": "1",
 }
+#: Entries one transaction carries at most; more wait for the next one.
+MAX_BATCH_ENTRIES = 1000
 
 
 @dataclass
@@ -41,8 +58,14 @@ class _Waiter:
     future: asyncio.Future[None]
 
 
+@dataclass
+class _Pending:
+    entries: list[Entry]
+    done: asyncio.Future[None]
+
+
 class KafkaLog:
-    """Replays the topic into ``apply`` and writes entries with read-back."""
+    """Replays the topic into ``apply``; when opened as the writer, group-commits entries."""
 
     def __init__(
         self,
@@ -60,7 +83,7 @@ class KafkaLog:
         self._init_timeout = init_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: Consumer | None = None
-        self._producer: Producer | None = None
+        self._offsets: Consumer | None = None  # asks the log's end, never polled
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._position = 0  # next offset to apply, only touched on the loop
@@ -68,6 +91,19 @@ class KafkaLog:
         self._caught_up = asyncio.Event()
         self._start_end = 0
         self._reader_error: BaseException | None = None
+        # Writing: only while this instance is the fenced, caught-up writer.
+        self._producer: Producer | None = None
+        self._queue: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._generation = 0
+        self._wanted = False  # opened by the election and not closed since
+        self._opening = asyncio.Lock()
+
+    @property
+    def transactional_id(self) -> str:
+        """One per log: every registry instance writing this log shares it, so each new
+        writer fences the one before."""
+        return f"{self.topic}.writer"
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -75,35 +111,22 @@ class KafkaLog:
         """Ensure the topic, replay it, and return once the state has caught up."""
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._ensure_topic)
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                # Assigned, not subscribed: every instance reads the whole log.
-                "group.id": f"_streammesh.registry.{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": False,
-                "isolation.level": "read_committed",
-                "fetch.wait.max.ms": 10,
-            },
-            logger=log,
-        )
+        config = {
+            "bootstrap.servers": self.bootstrap_servers,
+            # Assigned, not subscribed: every instance reads the whole log.
+            "group.id": f"_streammesh.registry.{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 10,
+        }
+        self._consumer = Consumer(config, logger=log)
+        self._offsets = Consumer(config, logger=log)
         partition = KafkaPartition(self.topic, 0, OFFSET_BEGINNING)
         self._consumer.assign([partition])
-        low, high = await asyncio.to_thread(
-            self._consumer.get_watermark_offsets, KafkaPartition(self.topic, 0), 10.0
-        )
-        self._start_end = high
-        if high <= low:
+        self._start_end = await self._log_end()
+        if self._start_end <= 0:
             self._caught_up.set()
-        self._producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 0,
-            },
-            logger=log,
-        )
         self._thread = threading.Thread(target=self._read, name="registry-log-reader", daemon=True)
         self._thread.start()
         try:
@@ -115,15 +138,14 @@ class KafkaLog:
             ) from error
 
     async def stop(self) -> None:
+        await self.close_writer()
         self._stopping.set()
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 10.0)
-        if self._consumer is not None:
-            await asyncio.to_thread(self._consumer.close)
-            self._consumer = None
-        if self._producer is not None:
-            await asyncio.to_thread(self._producer.flush, 5.0)
-            self._producer = None  # freed now, not whenever the app object is collected
+        for consumer in (self._consumer, self._offsets):
+            if consumer is not None:
+                await asyncio.to_thread(consumer.close)
+        self._consumer = self._offsets = None
         for waiter in self._waiters:
             if not waiter.future.done():
                 waiter.future.set_exception(StoreError("The registry is shutting down"))
@@ -135,6 +157,17 @@ class KafkaLog:
     @property
     def position(self) -> int:
         return self._position
+
+    async def _log_end(self) -> int:
+        """The log's end as a read_committed reader sees it: the last stable offset.
+
+        Asked through a consumer of its own: the reader's blocks such queries while its
+        thread polls."""
+        assert self._offsets is not None
+        _low, high = await asyncio.to_thread(
+            self._offsets.get_watermark_offsets, KafkaPartition(self.topic, 0), 10.0, False
+        )
+        return int(high)
 
     def _ensure_topic(self) -> None:
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
@@ -166,7 +199,9 @@ class KafkaLog:
         consumer, loop = self._consumer, self._loop
         try:
             while not self._stopping.is_set():
-                messages = consumer.consume(num_messages=1000, timeout=0.1)
+                # poll returns as soon as one record arrives; consume(0) takes what is buffered.
+                first = consumer.poll(0.1)
+                messages = [first, *consumer.consume(999, 0)] if first is not None else []
                 entries: list[Entry] = []
                 for message in messages:
                     error = message.error()
@@ -178,7 +213,7 @@ class KafkaLog:
                     key = message.key()
                     if key is not None:
                         entries.append((key, message.value()))
-                # The position counts aborted records and compaction gaps too.
+                # The position counts aborted records, markers and compaction gaps too.
                 position = consumer.position([KafkaPartition(self.topic, 0)])[0].offset
                 if entries or (position >= 0 and position != self._position):
                     loop.call_soon_threadsafe(self._applied, entries, position)
@@ -211,44 +246,10 @@ class KafkaLog:
                 waiter.future.set_exception(StoreError(f"The registry log failed: {error}"))
         self._waiters = []
 
-    # -- writing ---------------------------------------------------------------------------
-
-    async def write(self, entries: Sequence[Entry]) -> None:
-        """Produce ``entries`` in order and return once they are applied to the state."""
-        if not entries:
-            return
-        if self._reader_error is not None:
-            raise StoreError(f"The registry log failed: {self._reader_error}")
-        assert self._producer is not None
-        assert self._loop is not None
-        loop, producer = self._loop, self._producer
-        delivered: list[asyncio.Future[int]] = [loop.create_future() for _ in entries]
-
-        def report(future: asyncio.Future[int]) -> Callable[[KafkaError | None, object], None]:
-            def on_delivery(error: KafkaError | None, message: object) -> None:
-                offset = getattr(message, "offset", lambda: -1)()
-                loop.call_soon_threadsafe(_settle, future, error, offset)
-
-            return on_delivery
-
-        # A refused produce (too large, queue full) raises here; the caller words it.
-        for (key, value), future in zip(entries, delivered, strict=True):
-            producer.produce(self.topic, key=key, value=value, on_delivery=report(future))
-        try:
-            await asyncio.wait_for(self._flush_and_wait(delivered), self._write_timeout)
-        except TimeoutError as error:
-            raise StoreTimeoutError(
-                f"Write to {self.topic} was not acknowledged within {self._write_timeout:g}s"
-            ) from error
-
-    async def _flush_and_wait(self, delivered: list[asyncio.Future[int]]) -> None:
-        assert self._producer is not None
-        await asyncio.to_thread(self._producer.flush, self._write_timeout)
-        offsets = await asyncio.gather(*delivered)
-        await self.wait_for_position(max(offsets) + 1)
-
-    async def wait_for_position(self, position: int) -> None:
-        """Return once every record before ``position`` is applied (a replica's read-back)."""
+    async def wait_for_position(self, position: int, within: float | None = None) -> None:
+        """Return once every record before ``position`` is applied (a follower's read-back),
+        waiting at most ``within`` seconds (the write timeout by default)."""
+        within = self._write_timeout if within is None else within
         if position <= self._position:
             return
         if self._reader_error is not None:
@@ -257,17 +258,211 @@ class KafkaLog:
         waiter = _Waiter(position - 1, self._loop.create_future())
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter.future), self._write_timeout)
+            await asyncio.wait_for(asyncio.shield(waiter.future), within)
         except TimeoutError as error:
             raise StoreTimeoutError(
-                f"The registry log did not reach offset {position} in {self._write_timeout:g}s"
+                f"The registry log did not reach offset {position} in {within:g}s"
             ) from error
 
+    # -- the writer (event loop; Kafka calls in threads) -------------------------------------
 
-def _settle(future: asyncio.Future[int], error: KafkaError | None, offset: int) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(StoreError(f"Write to the registry log failed: {error.str()}"))
-    else:
-        future.set_result(offset)
+    @property
+    def is_writer(self) -> bool:
+        return self._producer is not None
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever what was written may differ from what was validated: this instance
+        became the writer, stopped being it, or a write failed. A state built for writes is
+        rebuilt from the log when it changes."""
+        return self._generation
+
+    async def open_writer(self) -> None:
+        """Become the only writer: fence every older producer of this log, then catch up."""
+        async with self._opening:  # the election and a failed write may both reopen
+            if self._producer is None:
+                await self._open_writer()
+
+    async def _open_writer(self) -> None:
+        self._wanted = True
+        producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "transactional.id": self.transactional_id,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 0,
+                "transaction.timeout.ms": int(max(self._write_timeout * 3, 10) * 1000),
+            },
+            logger=log,
+        )
+        try:
+            # Aborts the transaction a deposed writer left open, and fences that writer.
+            await asyncio.to_thread(producer.init_transactions, self._init_timeout)
+            await self.wait_for_position(await self._log_end(), self._init_timeout)
+        except BaseException:
+            await asyncio.to_thread(producer.flush, 0)
+            raise
+        self._producer = producer
+        self._generation += 1
+        log.info("registry log writer open at offset %d", self._position)
+
+    async def close_writer(self, why: str = "this instance is not the leader") -> None:
+        """Stop writing: queued writes fail with ``NotLeaderError``; a batch in flight ends."""
+        self._wanted = False
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        self._generation += 1
+        self._fail_queued(NotLeaderError(f"No longer the registry's leader: {why}"))
+        if self._flusher is not None:
+            with suppress(BaseException):
+                await self._flusher
+        await asyncio.to_thread(producer.flush, 0)
+        log.info("registry log writer closed: %s", why)
+
+    def submit(
+        self, entries: Sequence[Entry], generation: int | None = None
+    ) -> asyncio.Future[None]:
+        """Queue ``entries`` for the next transaction; the future settles once they are applied.
+
+        With ``generation``, refused unless it is still current: the entries were validated
+        against a state a failed write has since invalidated.
+        """
+        if self._producer is None:
+            raise NotLeaderError("This registry instance is not the leader")
+        if generation is not None and generation != self._generation:
+            raise StoreError("A write failed meanwhile; the registry rebuilt its state, retry")
+        if self._reader_error is not None:
+            raise StoreError(f"The registry log failed: {self._reader_error}")
+        assert self._loop is not None
+        pending = _Pending(list(entries), self._loop.create_future())
+        self._queue.append(pending)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = self._loop.create_task(self._flush())
+        return pending.done
+
+    async def write(self, entries: Sequence[Entry]) -> None:
+        """Produce ``entries`` in order and return once they are applied to the state."""
+        if entries:
+            await self.submit(entries)
+
+    async def settled(self) -> None:
+        """Return once every write is either applied or failed, and the state is at the log's
+        end: the point from which a state for writes can be rebuilt."""
+        if self._producer is None:
+            raise NotLeaderError("This registry instance is not the leader")
+        while self._flusher is not None and not self._flusher.done():
+            with suppress(BaseException):
+                await asyncio.shield(self._flusher)
+        await self.wait_for_position(await self._log_end())
+
+    async def _flush(self) -> None:
+        """One transaction at a time; each read-back overlaps the next transaction."""
+        while self._queue and self._producer is not None:
+            batch: list[_Pending] = []
+            size = 0
+            while self._queue and (
+                not batch or size + len(self._queue[0].entries) <= MAX_BATCH_ENTRIES
+            ):
+                pending = self._queue.pop(0)
+                batch.append(pending)
+                size += len(pending.entries)
+            producer = self._producer
+            entries = [entry for pending in batch for entry in pending.entries]
+            try:
+                last = await asyncio.to_thread(self._commit, producer, entries)
+            except Exception as error:  # noqa: BLE001 - any failure fails the batch, worded
+                await self._write_failed(batch, error)
+                continue
+            readback = asyncio.ensure_future(self.wait_for_position(last + 1))
+            readback.add_done_callback(functools.partial(_settle, batch))
+
+    def _commit(self, producer: Producer, entries: list[Entry]) -> int:
+        """One transaction carrying ``entries``; returns the offset of the last (thread)."""
+        offsets: list[int] = []
+        errors: list[KafkaError] = []
+
+        def report(error: KafkaError | None, message: Message) -> None:
+            offset = message.offset()
+            if error is not None:
+                errors.append(error)
+            elif offset is not None:
+                offsets.append(offset)
+
+        producer.begin_transaction()
+        try:
+            for key, value in entries:
+                producer.produce(self.topic, key=key, value=value, on_delivery=report)
+            if producer.flush(self._write_timeout) > 0:
+                raise StoreTimeoutError(
+                    f"Write to {self.topic} was not acknowledged within {self._write_timeout:g}s"
+                )
+            if errors:
+                raise KafkaException(errors[0])
+            producer.commit_transaction(self._write_timeout)
+        except BaseException:
+            with suppress(KafkaException):
+                producer.abort_transaction(self._write_timeout)
+            raise
+        return max(offsets)
+
+    async def _write_failed(self, batch: list[_Pending], error: Exception) -> None:
+        """Fail the batch and everything validated after it; fenced means deposed."""
+        self._generation += 1
+        fenced = _is_fenced(error)
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_exception(_store_error(error))
+        self._fail_queued(_store_error(error))
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await asyncio.to_thread(producer.flush, 0)
+        if fenced:
+            log.warning("the registry log writer was fenced by a newer leader: %s", error)
+            return
+        # The transaction may be left in any state: a new producer's init_transactions ends
+        # it, and the state for writes is rebuilt from what the log then holds.
+        log.error("a write to the registry log failed, reopening the writer: %s", error)
+        if self._wanted:
+            try:
+                await self.open_writer()
+            except Exception as reopening:  # noqa: BLE001 - the election retries it later
+                log.warning("could not reopen the registry log writer: %s", reopening)
+
+    def _fail_queued(self, error: Exception) -> None:
+        queued, self._queue = self._queue, []
+        for pending in queued:
+            if not pending.done.done():
+                pending.done.set_exception(error)
+
+
+def _settle(batch: list[_Pending], readback: asyncio.Future[None]) -> None:
+    error = readback.exception() if not readback.cancelled() else StoreError("cancelled")
+    for pending in batch:
+        if pending.done.done():
+            continue
+        if error is None:
+            pending.done.set_result(None)
+        else:
+            pending.done.set_exception(error)
+
+
+def _is_fenced(error: BaseException) -> bool:
+    if not isinstance(error, KafkaException) or not error.args:
+        return False
+    kafka_error = error.args[0]
+    return isinstance(kafka_error, KafkaError) and (
+        kafka_error.fatal()
+        or kafka_error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED)
+    )
+
+
+def _store_error(error: Exception) -> Exception:
+    """What a write's caller sees: a fenced writer is not the leader; the rest as raised
+    (the registry's mutations word Kafka's failures as Confluent's store error)."""
+    if _is_fenced(error):
+        return NotLeaderError(f"This registry instance was fenced by a newer leader: {error}")
+    if isinstance(error, KafkaException) and error.args[0].code() == KafkaError._TIMED_OUT:
+        return StoreTimeoutError(f"Write to the registry log timed out: {error}")
+    return error

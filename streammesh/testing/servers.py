@@ -14,9 +14,11 @@ from streammesh.broker.launcher import free_port
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI, startup_timeout: float = 60.0) -> Iterator[str]:
+def serve_in_thread(
+    app: FastAPI, startup_timeout: float = 60.0, port: int | None = None
+) -> Iterator[str]:
     """Yield the base URL once the app has started (its lifespan ran); shut it down after."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

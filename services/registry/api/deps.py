@@ -30,9 +30,9 @@ async def get_kafka_log(request: Request) -> KafkaLog:
     return kafka_log
 
 
-async def get_forwarder(request: Request) -> Forwarder | None:
-    """Where this replica forwards writes; None on the primary."""
-    forwarder: Forwarder | None = request.app.state.forwarder
+async def get_forwarder(request: Request) -> Forwarder:
+    """Whether and where this instance forwards writes."""
+    forwarder: Forwarder = request.app.state.forwarder
     return forwarder
 
 
@@ -94,7 +94,7 @@ async def paging(
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 KafkaLogDep = Annotated[KafkaLog, Depends(get_kafka_log)]
 RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
-ForwarderDep = Annotated[Forwarder | None, Depends(get_forwarder)]
+ForwarderDep = Annotated[Forwarder, Depends(get_forwarder)]
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
 Subject = Annotated[str, Depends(subject_path)]
 Deleted = Annotated[bool, Depends(deleted_flag)]

@@ -119,8 +119,8 @@ async def register(
     }
     explicit_id = body.id if body.id is not None and body.id >= 0 else None
     explicit_version = body.version if body.version is not None and body.version > 0 else None
-    if forwarder is not None:
-        # A replica: answer a re-registration (it writes nothing), forward the rest.
+    if forwarder.forwarding:
+        # A follower: answer a re-registration (it writes nothing), forward the rest.
         if body.id is None and body.version is None:
             existing = registry.registered_id(subject, body.schema_, **fields)
             if existing is not None:

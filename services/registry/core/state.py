@@ -94,6 +94,22 @@ class RegistryState:
         # Records refused on apply (see the module's docstring).
         self.refused = 0
 
+    def copy(self) -> "RegistryState":
+        """An independent state equal to this one (the writer's state is rebuilt from it).
+
+        Stored values are immutable, so only the containers are copied."""
+        other = RegistryState()
+        other.subjects = {subject: dict(versions) for subject, versions in self.subjects.items()}
+        other.schemas = dict(self.schemas)
+        other.ids_by_content = dict(self.ids_by_content)
+        other.ids_by_guid = dict(self.ids_by_guid)
+        other.configs = dict(self.configs)
+        other.modes = dict(self.modes)
+        other.referrers = {key: set(users) for key, users in self.referrers.items()}
+        other.max_id = self.max_id
+        other.retired = dict(self.retired)
+        return other
+
     def apply(self, record: Record) -> None:
         """Fold one log record into the state; other record types are ignored."""
         match record:

@@ -286,14 +286,15 @@ CONFLUENT_CODES = {
     400, 404, 405, 406, 409,
     40401, 40402, 40403, 40404, 40405, 40406, 40407, 40408, 40409,
     42201, 42202, 42203, 42204, 42205, 42206,
-    40101, 40301, 50001, 50002, 50003,
+    40101, 40301, 50001, 50002, 50003, 50004,
 }  # fmt: skip
 TESTED_ELSEWHERE = {
     ErrorCode.UNAUTHORIZED: "test_auth.py",
     ErrorCode.FORBIDDEN: "test_auth.py",
     ErrorCode.STORE_ERROR: "test_50001_write_refused_by_kafka",
     ErrorCode.OPERATION_TIMEOUT: "test_50002_write_not_acknowledged_in_time",
-    ErrorCode.FORWARDING_ERROR: "test_50003_replica_whose_primary_is_down",
+    ErrorCode.FORWARDING_ERROR: "test_50003_follower_whose_primary_is_down",
+    ErrorCode.UNKNOWN_LEADER: "test_50004_follower_with_no_leader",
 }
 
 
@@ -303,7 +304,7 @@ def test_every_confluent_error_code_has_a_case() -> None:
     assert {code for code in ErrorCode if code in CONFLUENT_CODES} >= set(TESTED_ELSEWHERE)
 
 
-def test_50003_replica_whose_primary_is_down(registry_factory: RegistryFactory) -> None:
+def test_50003_follower_whose_primary_is_down(registry_factory: RegistryFactory) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     replica = registry_factory(primary_url=closed)
     answer = httpx.post(
@@ -313,7 +314,7 @@ def test_50003_replica_whose_primary_is_down(registry_factory: RegistryFactory) 
     body = answer.json()
     assert body["error_code"] == 50003
     assert body["message"].startswith(
-        f"Error while forwarding the request to the primary {closed}: "
+        f"Error while forwarding the request to the leader {closed}: "
     )
     # Reads are still served by the replica itself.
     assert httpx.get(f"{replica}/subjects").json() == []
@@ -339,3 +340,16 @@ def test_50001_write_refused_by_kafka(registry_factory: RegistryFactory) -> None
     assert body["message"].startswith("Error while registering the schema in the backend"), body
     # The registry is still usable afterwards.
     assert httpx.post(f"{url}/subjects/orders/versions", json=_schema(ORDER)).status_code == 200
+
+
+def test_50004_follower_with_no_leader(registry_factory: RegistryFactory) -> None:
+    """An instance that does not stand for election, on a log no leader ever wrote to."""
+    follower = registry_factory(
+        leader_eligible=False, election_session_timeout_ms=1000, write_timeout_seconds=1
+    )
+    answer = httpx.post(
+        f"{follower}/subjects/orders/versions", json=_schema(ORDER), headers={"Accept": V1}
+    )
+    assert answer.status_code == 500
+    assert answer.json()["error_code"] == 50004
+    assert "No registry leader is known" in answer.json()["message"]

@@ -25,7 +25,7 @@ from services.registry.api.auth import (
 )
 from services.registry.api.cache import RenderCache
 from services.registry.api.early import EarlyAnswers
-from services.registry.api.forward import POSITION_HEADER, PrimaryReplicaMiddleware
+from services.registry.api.forward import POSITION_HEADER, LeaderMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.app import RegistryApp
@@ -51,9 +51,19 @@ class RouteCounter:
 
 @dataclass(frozen=True)
 class LogAt:
-    """The registry's log as the primary's middleware reads it: its position."""
+    """The registry's log as the leader's middleware reads it: its position."""
 
     position: int
+
+
+@dataclass(frozen=True)
+class Leading:
+    """The forwarder of an instance that leads: it forwards nothing."""
+
+    forwarding: bool = False
+
+    async def settle(self) -> None:
+        """The leader is known: this instance."""
 
 
 def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None) -> RegistryApp:
@@ -65,12 +75,12 @@ def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None
     app.include_router(subjects_api.router)
     app.state.registry = registry
     app.state.render_cache = cache
-    app.state.forwarder = None  # the primary
+    app.state.forwarder = Leading()
     app.state.kafka_log = LogAt(LOG_POSITION)
     gate = None if auth is None else (auth, DomainAuthorizer())
     app.state.auth = gate
     app.add_middleware(RouteCounter)
-    app.add_middleware(PrimaryReplicaMiddleware)
+    app.add_middleware(LeaderMiddleware)
     if gate is not None:
         app.add_middleware(AuthMiddleware)
     app.add_middleware(WireMiddleware)

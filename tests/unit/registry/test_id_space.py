@@ -2,7 +2,7 @@
 client's 4-byte header holds), an explicit id never rebinds, not even after a hard delete, and
 applying the log refuses any record that would rebind one, whoever wrote it."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import pytest
 
@@ -99,12 +99,12 @@ class CatchingUpWriter(InMemoryLogWriter):
         super().__init__(state)
         self.shared = shared
 
-    async def write(self, records: Sequence[Record]) -> None:
+    def submit(self, records: Sequence[Record]) -> Awaitable[None]:
         for key, value_bytes in self.shared.log:
             decoded = decode(key, value_bytes)
             if decoded is not None:
                 self.state.apply(decoded)
-        await super().write(records)
+        return super().submit(records)
 
 
 def test_a_write_that_lost_its_id_to_another_writer_is_not_acknowledged() -> None:

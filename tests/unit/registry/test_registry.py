@@ -1,6 +1,6 @@
 """The façade behaves as Confluent does: ids, versions, deletes, references, modes, configs."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import pytest
 
@@ -356,8 +356,19 @@ def test_list_schemas(registry: Registry) -> None:
 
 
 class _RefusingWriter:
-    async def write(self, records: Sequence[Record]) -> None:
-        raise RuntimeError("broker says no")
+    """A writer whose log fails every write after accepting it."""
+
+    def __init__(self) -> None:
+        self.writable = RegistryState()
+
+    async def writable_state(self) -> RegistryState:
+        return self.writable
+
+    def submit(self, records: Sequence[Record]) -> Awaitable[None]:
+        async def fail() -> None:
+            raise RuntimeError("broker says no")
+
+        return fail()
 
 
 def test_a_failing_log_is_a_store_error_and_changes_nothing() -> None:
