@@ -232,6 +232,20 @@ class InvalidCompatibilityLevelError(UnprocessableError):
         )
 
 
+class CompatibilityFloorError(UnprocessableError):
+    """A data product's subject would be left below the compatibility floor (see
+    ``catalog/governance.py``); an invalid level as far as that subject is concerned."""
+
+    default_error_code = ErrorCode.INVALID_COMPATIBILITY_LEVEL
+
+    def __init__(self, subject: str, product: str, level: str, floor: str, allowed: str) -> None:
+        super().__init__(
+            f"Subject '{subject}' belongs to data product '{product}': its compatibility level "
+            f"cannot become {level}, below the floor {floor} (allowed: {allowed}). "
+            "A breaking change ships as a new major version of the product"
+        )
+
+
 class InvalidModeError(UnprocessableError):
     default_error_code = ErrorCode.INVALID_MODE
 

@@ -1,4 +1,5 @@
-"""``/config`` and ``/mode``, global and per subject."""
+"""``/config`` and ``/mode``, global and per subject; writes go through ``Governance``, which
+keeps a data product's subjects at the compatibility floor and their modes an admin's."""
 
 from __future__ import annotations
 
@@ -7,11 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from services.registry.api.auth import Role
-from services.registry.api.deps import PrincipalDep, RegistryDep, Subject, flag
+from services.registry.api.deps import Admin, GovernanceDep, RegistryDep, Subject, flag
 from services.registry.api.wire import RegistryRoute
-from services.registry.core.config import IMPORT
-from services.registry.errors import ForbiddenError
 from services.registry.models import Config, Mode
 
 router = APIRouter(tags=["config"], route_class=RegistryRoute)
@@ -49,13 +47,13 @@ async def get_global_config(registry: RegistryDep) -> Config:
 
 
 @router.put("/config")
-async def put_global_config(registry: RegistryDep, body: ConfigUpdate) -> dict[str, object]:
-    return _echo(await registry.set_config(None, _stored(body)))
+async def put_global_config(governance: GovernanceDep, body: ConfigUpdate) -> dict[str, object]:
+    return _echo(await governance.set_config(None, _stored(body)))
 
 
 @router.delete("/config")
-async def delete_global_config(registry: RegistryDep) -> Config:
-    return await registry.delete_config(None)
+async def delete_global_config(governance: GovernanceDep) -> Config:
+    return await governance.delete_config(None)
 
 
 @router.get("/config/{subject}")
@@ -67,14 +65,14 @@ async def get_subject_config(
 
 @router.put("/config/{subject}")
 async def put_subject_config(
-    registry: RegistryDep, subject: Subject, body: ConfigUpdate
+    governance: GovernanceDep, subject: Subject, body: ConfigUpdate
 ) -> dict[str, object]:
-    return _echo(await registry.set_config(subject, _stored(body)))
+    return _echo(await governance.set_config(subject, _stored(body)))
 
 
 @router.delete("/config/{subject}")
-async def delete_subject_config(registry: RegistryDep, subject: Subject) -> Config:
-    return await registry.delete_config(subject)
+async def delete_subject_config(governance: GovernanceDep, subject: Subject) -> Config:
+    return await governance.delete_config(subject)
 
 
 @router.get("/mode")
@@ -84,14 +82,14 @@ async def get_global_mode(registry: RegistryDep) -> Mode:
 
 @router.put("/mode")
 async def put_global_mode(
-    registry: RegistryDep, body: ModeUpdate, force: str | None = None
+    governance: GovernanceDep, admin: Admin, body: ModeUpdate, force: str | None = None
 ) -> Mode:
-    return await registry.set_mode(None, body.mode, flag(force))
+    return await governance.set_mode(None, body.mode, flag(force), admin=admin)
 
 
 @router.delete("/mode")
-async def delete_global_mode(registry: RegistryDep) -> Mode:
-    return await registry.delete_mode(None)
+async def delete_global_mode(governance: GovernanceDep, admin: Admin) -> Mode:
+    return await governance.delete_mode(None, admin=admin)
 
 
 @router.get("/mode/{subject}")
@@ -103,22 +101,15 @@ async def get_subject_mode(
 
 @router.put("/mode/{subject}")
 async def put_subject_mode(
-    registry: RegistryDep,
+    governance: GovernanceDep,
+    admin: Admin,
     subject: Subject,
     body: ModeUpdate,
-    principal: PrincipalDep,
     force: str | None = None,
 ) -> Mode:
-    # IMPORT lets a writer choose schema ids, which every domain's records share: an admin's
-    # operation (the global mode is an admin's already, as every global setting).
-    if body.mode.upper() == IMPORT and principal is not None and principal.role is not Role.ADMIN:
-        raise ForbiddenError(
-            f"User {principal.name} may not put subject '{subject}' in IMPORT mode: "
-            "only an admin may"
-        )
-    return await registry.set_mode(subject, body.mode, flag(force))
+    return await governance.set_mode(subject, body.mode, flag(force), admin=admin)
 
 
 @router.delete("/mode/{subject}")
-async def delete_subject_mode(registry: RegistryDep, subject: Subject) -> Mode:
-    return await registry.delete_mode(subject)
+async def delete_subject_mode(governance: GovernanceDep, admin: Admin, subject: Subject) -> Mode:
+    return await governance.delete_mode(subject, admin=admin)

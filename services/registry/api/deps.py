@@ -12,10 +12,11 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 
-from services.registry.api.auth import Principal
+from services.registry.api.auth import Principal, Role
 from services.registry.api.cache import RenderCache, get_render_cache
 from services.registry.api.forward import Forwarder
 from services.registry.api.wire import decode_subject
+from services.registry.catalog.governance import Governance
 from services.registry.core.registry import Registry, page
 from services.registry.storage import KafkaLog
 
@@ -30,6 +31,12 @@ async def get_kafka_log(request: Request) -> KafkaLog:
     return kafka_log
 
 
+async def get_governance(request: Request) -> Governance:
+    """Where every write to a subject goes, so a data product's subjects stay governed."""
+    governance: Governance = request.app.state.catalog.governance
+    return governance
+
+
 async def get_forwarder(request: Request) -> Forwarder:
     """Whether and where this instance forwards writes."""
     forwarder: Forwarder = request.app.state.forwarder
@@ -40,6 +47,13 @@ async def get_principal(request: Request) -> Principal | None:
     """Who sent the request; None when the registry runs without authentication."""
     principal: Principal | None = getattr(request.state, "principal", None)
     return principal
+
+
+async def is_admin(request: Request) -> bool:
+    """Whether the request may use an admin's overrides: an admin's may, and so may every
+    request when the registry runs without authentication (there is no one to tell apart)."""
+    principal = await get_principal(request)
+    return principal is None or principal.role is Role.ADMIN
 
 
 async def subject_path(subject: Annotated[str, Path()]) -> str:
@@ -96,6 +110,8 @@ KafkaLogDep = Annotated[KafkaLog, Depends(get_kafka_log)]
 RenderCacheDep = Annotated[RenderCache, Depends(get_render_cache)]
 ForwarderDep = Annotated[Forwarder, Depends(get_forwarder)]
 PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
+GovernanceDep = Annotated[Governance, Depends(get_governance)]
+Admin = Annotated[bool, Depends(is_admin)]
 Subject = Annotated[str, Depends(subject_path)]
 Deleted = Annotated[bool, Depends(deleted_flag)]
 DeletedOnly = Annotated[bool, Depends(deleted_only_flag)]

@@ -1,4 +1,5 @@
-"""``/subjects``: register, look up, list, read and delete versions of a subject."""
+"""``/subjects``: register, look up, list, read and delete versions of a subject; writes go
+through ``Governance``, which holds a data product's subjects to its contract."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ConfigDict, Field
 
 from services.registry.api.deps import (
+    Admin,
     Deleted,
     DeletedOnly,
     ForwarderDep,
+    GovernanceDep,
     Normalize,
     Page,
     Permanent,
@@ -85,9 +88,9 @@ async def lookup(
 
 @router.delete("/{subject}")
 async def delete_subject(
-    registry: RegistryDep, subject: Subject, permanent: Permanent
+    governance: GovernanceDep, admin: Admin, subject: Subject, permanent: Permanent
 ) -> list[int]:
-    return await registry.delete_subject(subject, permanent)
+    return await governance.delete_subject(subject, permanent, admin=admin)
 
 
 @router.get("/{subject}/versions")
@@ -105,6 +108,8 @@ async def list_versions(
 async def register(
     request: Request,
     registry: RegistryDep,
+    governance: GovernanceDep,
+    admin: Admin,
     forwarder: ForwarderDep,
     subject: Subject,
     body: SchemaRequest,
@@ -129,8 +134,8 @@ async def register(
         return await forwarder.forward(
             "POST", raw_path, query, request.scope["headers"], await request.body()
         )
-    return await registry.register(
-        subject, body.schema_, **fields, id=explicit_id, version=explicit_version
+    return await governance.register(
+        subject, body.schema_, **fields, id=explicit_id, version=explicit_version, admin=admin
     )
 
 
@@ -162,9 +167,9 @@ async def referenced_by(
 
 @router.delete("/{subject}/versions/{version}")
 async def delete_version(
-    registry: RegistryDep, subject: Subject, version: str, permanent: Permanent
+    governance: GovernanceDep, admin: Admin, subject: Subject, version: str, permanent: Permanent
 ) -> int:
-    return await registry.delete_version(subject, version_param(version), permanent)
+    return await governance.delete_version(subject, version_param(version), permanent, admin=admin)
 
 
 @router.get("/{subject}/metadata")

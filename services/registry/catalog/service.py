@@ -1,18 +1,19 @@
 """The catalog façade: governed upserts, search, lineage, impact and lifecycle transitions.
 
-Governance is computed here, at registration: every policy runs on the descriptor and the
-schema texts sent with it, and nothing is registered unless all pass. The contract (the value
-schema with its tags, metadata and CEL rules) is registered through the registry core, so a
-product's subjects obey the same compatibility rules as any other subject.
+Governance is computed at registration: every policy runs on the descriptor and the schema
+texts sent with it, and nothing is registered unless all pass. The contract (the value schema
+with its tags, metadata and CEL rules) is registered through the registry core, so a product's
+subjects obey the same compatibility rules as any other subject. The checks are
+`Governance`'s, which every other path that writes a product's subjects goes through too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from services.registry.catalog.governance import Governance, schema_texts
 from services.registry.catalog.models import (
     DataProductCreate,
     DataProductPublic,
@@ -26,7 +27,7 @@ from services.registry.catalog.models import (
     StoredProduct,
 )
 from services.registry.catalog.records import ProductKey, encode_product
-from services.registry.catalog.state import CatalogState
+from services.registry.catalog.state import CatalogState, product_subjects
 from services.registry.core.registry import Registry
 from services.registry.errors import (
     IncompatibleSchemaError,
@@ -36,15 +37,12 @@ from services.registry.errors import (
     SubjectNotFoundError,
     UnprocessableEntityError,
 )
-from services.registry.models import Config, Metadata, RuleSet
-from streammesh.products.contract import compile_contract
+from services.registry.models import Metadata, RuleSet
 from streammesh.products.descriptor import Deprecation, Descriptor, Status
-from streammesh.products.errors import AvroSchemaError, ContractError
-from streammesh.products.loader import SchemaLoader
+from streammesh.products.errors import AvroSchemaError
 from streammesh.products.policies import Severity, check_descriptor, lifecycle
 
 Entry = tuple[bytes, bytes | None]
-_TOO_WEAK = frozenset({"NONE", "FORWARD", "FORWARD_TRANSITIVE"})
 
 
 class EntryWriter(Protocol):
@@ -76,7 +74,7 @@ class Catalog:
         self._writer = writer
         self._groups = consumer_groups
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self.governance = Governance(state, registry)
 
     # --- reads
 
@@ -91,6 +89,7 @@ class Catalog:
     def _public(self, key: ProductKey, warnings: Iterable[str] = ()) -> DataProductPublic:
         stored = self.state.products[key]
         d = stored.descriptor
+        value_subject, key_subject = product_subjects(d.topic.name)
         return DataProductPublic(
             **stored.model_dump(by_alias=False),
             ref=d.ref,
@@ -98,8 +97,8 @@ class Catalog:
             name=d.name,
             major=d.major,
             status=d.status,
-            value_subject=f"{d.topic.name}-value",
-            key_subject=f"{d.topic.name}-key" if stored.key_schema_id is not None else None,
+            value_subject=value_subject,
+            key_subject=key_subject if stored.key_schema_id is not None else None,
             downstream=sorted(self._downstream_of(d.ref)),
             warnings=list(warnings),
         )
@@ -181,7 +180,7 @@ class Catalog:
         """Would ``request.schema_`` be accepted as the next value schema, and who would break?"""
         key = self._key(domain, name, request.major)
         stored = self.state.products[key]
-        subject = f"{stored.descriptor.topic.name}-value"
+        subject = product_subjects(stored.topic)[0]
         check = self.registry.check_compatibility(subject, None, request.schema_, verbose=True)
         downstream = self._walk(_ref(key), self._downstream_of)
         groups = await self._groups.reading(stored.descriptor.topic.name)
@@ -204,22 +203,19 @@ class Catalog:
             raise UnprocessableEntityError(
                 f"The descriptor is {d.domain}.{d.name}, but the request is for {domain}.{name}"
             )
-        async with self._lock:
-            warnings = self._govern(d, _request_loader(body))
-            try:
-                contract = compile_contract(d, body.value_schema)
-            except (ContractError, AvroSchemaError) as error:
-                raise PolicyViolationError(d.ref, [str(error)]) from error
-            value_subject, key_subject = f"{d.topic.name}-value", f"{d.topic.name}-key"
+        governance = self.governance
+        async with governance.lock:
+            warnings = governance.govern(d, schema_texts(d, body.value_schema, body.key_schema))
+            contract = governance.contract(d, body.value_schema)
+            value_subject, key_subject = product_subjects(d.topic.name)
             metadata = Metadata.model_validate(contract.metadata)
             rule_set = RuleSet.model_validate(contract.rule_set)
-            # Governance: a product's value subject is at least BACKWARD, so consumers never
-            # meet a record they cannot read; a weaker level is raised for this subject.
-            level = self.registry.effective_config(value_subject).compatibility_level
-            if level in _TOO_WEAK:
-                await self.registry.set_config(
-                    value_subject, Config(compatibility_level="BACKWARD")
-                )
+            # The floor: consumers never meet a record they cannot read.
+            await governance.hold_floor(value_subject)
+            if body.key_schema is not None:
+                await governance.hold_floor(key_subject)
+            plan = governance.plan(value_subject, contract.schema, metadata, rule_set)
+            governance.check_contract(d, contract, plan)
             # Check both subjects before registering either, so a refusal registers nothing.
             self._check_compatible(value_subject, contract.schema)
             if body.key_schema is not None:
@@ -273,7 +269,7 @@ class Catalog:
         deprecation: Deprecation | None,
         allowed_from: set[Status],
     ) -> DataProductPublic:
-        async with self._lock:
+        async with self.governance.lock:
             key = self._key(domain, name, major)
             stored = self.state.products[key]
             current = stored.descriptor
@@ -300,7 +296,7 @@ class Catalog:
             violations = check_descriptor(
                 changed,
                 schema_loader=_no_schemas,
-                known_products=self._lookup,
+                known_products=self.state.descriptor,
                 policies=(lifecycle,),
             )
             errors = [str(v) for v in violations if v.severity is Severity.ERROR]
@@ -314,17 +310,6 @@ class Catalog:
 
     # --- helpers
 
-    def _lookup(self, ref: str) -> Descriptor | None:
-        stored = self.state.by_ref(ref)
-        return stored.descriptor if stored else None
-
-    def _govern(self, descriptor: Descriptor, loader: SchemaLoader) -> list[str]:
-        violations = check_descriptor(descriptor, schema_loader=loader, known_products=self._lookup)
-        errors = [str(v) for v in violations if v.severity is Severity.ERROR]
-        if errors:
-            raise PolicyViolationError(descriptor.ref, errors)
-        return [str(v) for v in violations]
-
     def _check_compatible(self, subject: str, schema: str) -> None:
         try:
             check = self.registry.check_compatibility(subject, None, schema, verbose=True)
@@ -332,19 +317,6 @@ class Catalog:
             return
         if not check.is_compatible:
             raise IncompatibleSchemaError(subject, check.messages or [])
-
-
-def _request_loader(body: DataProductCreate) -> SchemaLoader:
-    texts = {body.descriptor.topic.value_schema: body.value_schema}
-    if body.descriptor.topic.key_schema is not None and body.key_schema is not None:
-        texts[body.descriptor.topic.key_schema] = body.key_schema
-
-    def load(relative: str) -> str:
-        if relative not in texts:
-            raise AvroSchemaError(f"{relative}: its text was not sent with the request")
-        return texts[relative]
-
-    return load
 
 
 def _no_schemas(relative: str) -> str:

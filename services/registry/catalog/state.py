@@ -8,9 +8,14 @@ from pydantic import ValidationError
 
 from services.registry.catalog.models import StoredProduct
 from services.registry.catalog.records import ProductKey, decode_product
-from streammesh.products.descriptor import ProductRef
+from streammesh.products.descriptor import Descriptor, ProductRef
 
 log = logging.getLogger(__name__)
+
+
+def product_subjects(topic: str) -> tuple[str, str]:
+    """A product topic's value and key subjects (Confluent's TopicNameStrategy)."""
+    return f"{topic}-value", f"{topic}-key"
 
 
 class CatalogState:
@@ -35,6 +40,23 @@ class CatalogState:
         except ValueError:
             return None
         return self.products.get((domain, name, major))
+
+    def descriptor(self, ref: str) -> Descriptor | None:
+        """The descriptor of ``<domain>.<product>.v<major>``, as the policies look products up."""
+        stored = self.by_ref(ref)
+        return stored.descriptor if stored else None
+
+    def with_subject(self, subject: str) -> StoredProduct | None:
+        """The product whose topic's ``-value`` or ``-key`` subject this is, if any."""
+        topic = subject.rpartition("-")[0]
+        return next(
+            (
+                p
+                for p in self.products.values()
+                if p.topic == topic and subject in product_subjects(topic)
+            ),
+            None,
+        )
 
     def majors(self, domain: str, name: str) -> list[int]:
         return sorted(m for (d, n, m) in self.products if (d, n) == (domain, name))

@@ -31,7 +31,7 @@ from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.app import RegistryApp
 from services.registry.core.registry import Registry
 
-from .samples import USER_V1, USER_V2, run
+from .samples import USER_V1, USER_V2, in_memory_catalog, run
 
 LOG_POSITION = 42
 
@@ -74,6 +74,7 @@ def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None
     app.include_router(schemas_api.router)
     app.include_router(subjects_api.router)
     app.state.registry = registry
+    app.state.catalog = in_memory_catalog(registry)  # its governance takes the writes
     app.state.render_cache = cache
     app.state.forwarder = Leading()
     app.state.kafka_log = LogAt(LOG_POSITION)
