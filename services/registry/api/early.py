@@ -77,7 +77,7 @@ class EarlyAnswers:
             await app(scope, receive, send)
             return
         media = requested_media(scope)
-        if media is None or not self._allowed(scope, path):
+        if media is None or not await self._allowed(scope, path):
             await app(scope, receive, send)
             return
         query_string: bytes = scope.get("query_string", b"")
@@ -100,11 +100,11 @@ class EarlyAnswers:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _allowed(self, scope: Scope, path: str) -> bool:
+    async def _allowed(self, scope: Scope, path: str) -> bool:
         if self.auth is None:
             return True
         try:
-            authorize(*self.auth, scope, path)
+            await authorize(*self.auth, scope, path)
         except RegistryError:
             return False  # the app refuses it, in its own words
         return True
