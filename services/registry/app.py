@@ -146,7 +146,7 @@ async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIt
         auth = (Authenticator(load_users(settings.auth_file)), DomainAuthorizer())
     state = RegistryState()
     catalog_state = CatalogState()
-    render_cache = RenderCache()
+    render_cache = RenderCache(settings.render_cache_max_bytes)
     kafka_log = KafkaLog(
         settings.bootstrap_servers,
         settings.topic,
