@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from streammesh.contracts import CelProgram, RuleCompileError
+from streammesh.contracts import CelProgram, RuleCompileError, RuleCostError, check_rule_cost
 from streammesh.products.avro import AvroSchema, parse_avro
 from streammesh.products.contract import split_guard
 from streammesh.products.descriptor import (
@@ -225,8 +225,9 @@ def schemas(ctx: PolicyContext) -> Iterator[Violation]:
 
 
 def quality(ctx: PolicyContext) -> Iterator[Violation]:
-    """Quality rules have unique snake_case names, compile as CEL, and target tags some field
-    carries (a rule on a tag no field has would never run)."""
+    """Quality rules have unique snake_case names, compile as CEL, cannot make one evaluation
+    too expensive (`streammesh.contracts.cost`), and target tags some field carries (a rule on
+    a tag no field has would never run)."""
     d = ctx.descriptor
     seen: set[str] = set()
     declared_tags = {tag for note in d.fields.values() for tag in note.tags}
@@ -236,10 +237,14 @@ def quality(ctx: PolicyContext) -> Iterator[Violation]:
         if rule.name in seen:
             yield Violation("quality.name", f"quality rule name {rule.name!r} is used twice")
         seen.add(rule.name)
-        for part in split_guard(rule.expr):
-            error = cel_error(part) if part else None
-            if error is not None:
-                yield Violation("quality.cel", f"quality rule {rule.name!r}: {error}")
+        errors = [error for part in split_guard(rule.expr) if part and (error := cel_error(part))]
+        for error in errors:
+            yield Violation("quality.cel", f"quality rule {rule.name!r}: {error}")
+        if not errors:
+            try:
+                check_rule_cost(rule.expr, rule.name)
+            except RuleCostError as exc:
+                yield Violation("quality.cost", str(exc))
         for tag in sorted(set(rule.tags) - declared_tags):
             yield Violation(
                 "quality.unknown_tag",
