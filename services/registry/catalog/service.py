@@ -1,7 +1,8 @@
 """The catalog façade: governed upserts, search, lineage, impact and lifecycle transitions.
 
 Governance is computed here, at registration: every policy runs on the descriptor and the
-schema texts sent with it, and nothing is registered unless all pass. The contract (the value
+schema texts sent with it (in a thread, off the event loop), and nothing is registered unless
+all pass. The contract (the value
 schema with its tags, metadata and CEL rules) is registered through the registry core, so a
 product's subjects obey the same compatibility rules as any other subject.
 """
@@ -37,7 +38,7 @@ from services.registry.errors import (
     UnprocessableEntityError,
 )
 from services.registry.models import Config, Metadata, RuleSet
-from streammesh.products.contract import compile_contract
+from streammesh.products.contract import ContractRegistration, compile_contract
 from streammesh.products.descriptor import Deprecation, Descriptor, Status
 from streammesh.products.errors import AvroSchemaError, ContractError
 from streammesh.products.loader import SchemaLoader
@@ -205,11 +206,9 @@ class Catalog:
                 f"The descriptor is {d.domain}.{d.name}, but the request is for {domain}.{name}"
             )
         async with self._lock:
-            warnings = self._govern(d, _request_loader(body))
-            try:
-                contract = compile_contract(d, body.value_schema)
-            except (ContractError, AvroSchemaError) as error:
-                raise PolicyViolationError(d.ref, [str(error)]) from error
+            # Pure work on the request (schemas parsed, every rule compiled and costed), in a
+            # thread: the event loop keeps answering between its steps.
+            warnings, contract = await asyncio.to_thread(self._prepare, body)
             value_subject, key_subject = f"{d.topic.name}-value", f"{d.topic.name}-key"
             metadata = Metadata.model_validate(contract.metadata)
             rule_set = RuleSet.model_validate(contract.rule_set)
@@ -317,6 +316,15 @@ class Catalog:
     def _lookup(self, ref: str) -> Descriptor | None:
         stored = self.state.by_ref(ref)
         return stored.descriptor if stored else None
+
+    def _prepare(self, body: DataProductCreate) -> tuple[list[str], ContractRegistration]:
+        """The governance warnings and the compiled contract; 42290 when a policy refuses."""
+        d = body.descriptor
+        warnings = self._govern(d, _request_loader(body))
+        try:
+            return warnings, compile_contract(d, body.value_schema)
+        except (ContractError, AvroSchemaError) as error:
+            raise PolicyViolationError(d.ref, [str(error)]) from error
 
     def _govern(self, descriptor: Descriptor, loader: SchemaLoader) -> list[str]:
         violations = check_descriptor(descriptor, schema_loader=loader, known_products=self._lookup)
