@@ -60,7 +60,11 @@ class RegistrationFields(TypedDict):
 
 
 def version_param(version: str) -> Version:
-    return int(version) if version.lstrip("-").isdigit() else version
+    # Up to 11 characters ("-2147483648"): more digits are left for parse_version, which reads
+    # leading zeros and refuses the rest, rather than for int(), which refuses past 4300.
+    if len(version) <= 11 and version.lstrip("-").isdecimal():
+        return int(version)
+    return version
 
 
 def version_key(version: str) -> int | str:

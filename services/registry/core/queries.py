@@ -35,12 +35,18 @@ def page(items: Sequence[T], offset: int = 0, limit: int = -1) -> list[T]:
 
 
 def parse_version(version: Version) -> int | None:
-    """The version number, or None for the latest; Confluent's 42202 for anything else."""
+    """The version number, or None for the latest; Confluent's 42202 for anything else.
+
+    Decimal digits are read as Java's `parseInt` reads them (any number of leading zeros, any
+    script's digits), without handing `int()` more digits than a version can have.
+    """
     if version in ("latest", -1, "-1"):
         return None
     text = str(version)
-    if text.isdigit() and 1 <= int(text) <= _MAX_VERSION:
-        return int(text)
+    if text.isdecimal():
+        digits = text.lstrip("0")
+        if len(digits) <= len(str(_MAX_VERSION)) and 1 <= int(digits or "0") <= _MAX_VERSION:
+            return int(digits)
     raise InvalidVersionError(version)
 
 

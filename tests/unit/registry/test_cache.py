@@ -7,8 +7,9 @@ import pytest
 
 from services.registry.api.cache import ENTRY_OVERHEAD, RenderCache
 from services.registry.api.early import EarlyAnswers
-from services.registry.api.subjects import version_key
+from services.registry.api.subjects import version_key, version_param
 from services.registry.core.registry import Registry
+from services.registry.errors import InvalidVersionError
 from services.registry.models import SchemaId
 
 from .samples import USER_V1, run
@@ -60,7 +61,10 @@ def test_clearing_frees_every_byte() -> None:
         ("latest", -1),
         ("-1", -1),
         ("-0001", -1),
+        ("0" * 5000 + "1", 1),  # past int()'s 4300 digits, as Java's parseInt reads it
         ("0", "0"),
+        ("\u00b2", "\u00b2"),  # a digit int() cannot read: 42202, not a 500
+        ("2147483648", "2147483648"),
         ("-2", "-2"),
         ("LATEST", "LATEST"),
         ("1.0", "1.0"),
@@ -81,3 +85,10 @@ def test_many_spellings_of_one_version_are_one_entry(registry: Registry) -> None
     assert len(bodies) == 1
     assert None not in bodies
     assert cache.entries == 2  # version 1, and the latest (the same body, another key)
+
+
+@pytest.mark.parametrize("spelled", ["\u00b2", "1" * 5000, "0", "2147483648", "-2"])
+def test_a_version_that_is_none_is_42202(registry: Registry, spelled: str) -> None:
+    run(registry.register("users", USER_V1))
+    with pytest.raises(InvalidVersionError):
+        registry.get_version("users", version_param(spelled))
