@@ -6,6 +6,7 @@ shared without either side owning them. They sit on the hot read path: each is o
 the private methods they were.
 """
 
+import unicodedata
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -44,8 +45,9 @@ def parse_version(version: Version) -> int | None:
         return None
     text = str(version)
     if text.isdecimal():
-        digits = text.lstrip("0")
-        if len(digits) <= len(str(_MAX_VERSION)) and 1 <= int(digits or "0") <= _MAX_VERSION:
+        first = next((i for i, char in enumerate(text) if unicodedata.decimal(char)), len(text))
+        digits = text[first:]  # past its leading zeros, of whichever script
+        if 1 <= len(digits) <= len(str(_MAX_VERSION)) and int(digits) <= _MAX_VERSION:
             return int(digits)
     raise InvalidVersionError(version)
 

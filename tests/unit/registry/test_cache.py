@@ -62,6 +62,7 @@ def test_clearing_frees_every_byte() -> None:
         ("-1", -1),
         ("-0001", -1),
         ("0" * 5000 + "1", 1),  # past int()'s 4300 digits, as Java's parseInt reads it
+        ("0\u0660" * 100 + "1", 1),  # zeros of two scripts
         ("0", "0"),
         ("\u00b2", "\u00b2"),  # a digit int() cannot read: 42202, not a 500
         ("2147483648", "2147483648"),
