@@ -319,7 +319,7 @@ def _compile(expr: str) -> CelProgram:
 def serialized_parse(expr: str) -> bytes:
     """The runtime's parse of `expr`, serialized: a `google.protobuf.Any` holding a
     `cel.expr.ParsedExpr` (`cost.py` reads it). Raises `RuntimeError` when it does not parse."""
-    return _env().compile(expr, disable_check=True).serialize()
+    return _compile(expr)._program.serialize()  # the program rules run, compiled once
 
 
 @final
