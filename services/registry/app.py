@@ -173,7 +173,7 @@ async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIt
         auth = (Authenticator(load_users(settings.auth_file)), DomainAuthorizer())
     state = RegistryState()
     catalog_state = CatalogState()
-    render_cache = RenderCache()
+    render_cache = RenderCache(settings.render_cache_max_bytes)
     own_url = settings.own_url()
     kafka_log: KafkaLog
     leadership = Leadership(own_url, lambda: kafka_log.is_writer, settings.primary_url)

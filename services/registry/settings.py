@@ -77,6 +77,13 @@ class RegistrySettings(BaseSettings):
         description="The largest request body, in bytes (4 MiB); a larger one is answered 413 "
         "before it is read (STREAMMESH_REGISTRY_MAX_BODY_BYTES).",
     )
+    render_cache_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="The most the rendered answers of hot reads may hold, in bytes (64 MiB); "
+        "past it the least recently read is dropped "
+        "(STREAMMESH_REGISTRY_RENDER_CACHE_MAX_BYTES).",
+    )
     log_level: str = Field(default="info", description="uvicorn log level.")
 
     def own_url(self) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "CelRuleExpression",
     "bound_field",
     "compile_rule_expression",
+    "serialized_parse",
     "to_cel",
     "with_field_as",
 ]
@@ -313,6 +314,12 @@ def _binder(fields: frozenset[str] | None, sized: frozenset[str]) -> Callable[[o
 @lru_cache(maxsize=4096)
 def _compile(expr: str) -> CelProgram:
     return CelProgram(expr, _env().compile(expr, disable_check=True))
+
+
+def serialized_parse(expr: str) -> bytes:
+    """The runtime's parse of `expr`, serialized: a `google.protobuf.Any` holding a
+    `cel.expr.ParsedExpr` (`cost.py` reads it). Raises `RuntimeError` when it does not parse."""
+    return _compile(expr)._program.serialize()  # the program rules run, compiled once
 
 
 @final

@@ -25,3 +25,12 @@ class RuleEvaluationError(RuleError):
         super().__init__(f"CEL expression {expr!r} failed: {cause}")
         self.expr = expr
         self.cause = cause
+
+
+class RuleCostError(RuleError):
+    """A rule could make one evaluation too expensive (see `streammesh.contracts.cost`)."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(f"rule {rule!r} is too expensive: {reason}")
+        self.rule = rule
+        self.reason = reason

@@ -12,10 +12,31 @@ import re
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Self
+from typing import Annotated, Any, Final, Literal, NamedTuple, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
+
+# Every string and collection a descriptor holds is bounded, so one tenant's descriptor cannot
+# make the shared registry parse, check or store unbounded input; a longer one is refused with
+# the field named. The policies rely on these bounds (their checks never see longer text).
+NAME_MAX: Final = 256
+"""Names, e-mail addresses, URLs, file paths, tags, product references."""
+TEXT_MAX: Final = 4096
+"""A note: a team's or a rule's description, migration notes, a rule parameter."""
+DESCRIPTION_MAX: Final = 16384
+"""The product's own description: purpose, usage, limitations."""
+EXPR_MAX: Final = 4096
+"""A quality rule's CEL expression."""
+ITEMS_MAX: Final = 256
+"""Rules, tags, input ports, rule parameters."""
+FIELDS_MAX: Final = 4096
+"""Annotated fields (an Avro record may have many)."""
+
+Name = Annotated[str, StringConstraints(max_length=NAME_MAX)]
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
+LongText = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+Tags = Annotated[tuple[Name, ...], Field(max_length=ITEMS_MAX)]
 
 #: Where the published JSON Schema of the descriptor lives, relative to the repository root.
 JSON_SCHEMA_PATH = Path("schemas/descriptor.schema.json")
@@ -120,29 +141,29 @@ class _Model(BaseModel):
 class Team(_Model):
     """The owning team (ODCS `team`) and how to reach it."""
 
-    name: str
+    name: Name
     """Team name, e.g. `sales-platform`."""
-    contact: str
+    contact: Name
     """An email address or an http(s) URL (chat channel, issue tracker) that reaches the team."""
-    description: str | None = None
+    description: Text | None = None
     """What the team does, for the catalog."""
 
 
 class Description(_Model):
     """High-level description of the product (ODCS `description`)."""
 
-    purpose: str
+    purpose: LongText
     """Why the product exists and what one record means."""
-    usage: str | None = None
+    usage: LongText | None = None
     """Intended usage."""
-    limitations: str | None = None
+    limitations: LongText | None = None
     """Known limitations: lateness, gaps, approximations."""
 
 
 class Topic(_Model):
     """The product's Kafka topic and its Avro contract files."""
 
-    name: str
+    name: Name
     """Topic name, `<domain>.<product>.v<major>`."""
     partitions: PositiveInt
     """Number of partitions."""
@@ -150,9 +171,9 @@ class Topic(_Model):
     """`delete` (an event stream) or `compact` (latest value per key)."""
     retention: timedelta | Literal["infinite"]
     """How long records are kept: an ISO-8601 duration such as `P7D`, or `infinite`."""
-    key_schema: str | None = None
+    key_schema: Name | None = None
     """Key `.avsc` path from the repository root: `schemas/avro/<domain>/<name>.avsc`."""
-    value_schema: str
+    value_schema: Name
     """Value `.avsc` path from the repository root: `schemas/avro/<domain>/<name>.avsc`."""
 
     @property
@@ -197,7 +218,7 @@ class FieldAnnotation(_Model):
 
     classification: Classification | None = None
     """How sensitive the field is."""
-    tags: tuple[str, ...] = ()
+    tags: Tags = ()
     """Confluent schema tags, e.g. `PII`; field-level quality rules can target them."""
 
 
@@ -209,17 +230,17 @@ class QualityRule(_Model):
     CEL_FIELD rule over `value` (also `name`, `fullName`, `typeName`, `tags`, `message`).
     """
 
-    name: str
+    name: Name
     """Rule name, snake_case, unique within the product."""
-    description: str | None = None
+    description: Text | None = None
     """What the rule guarantees, in words."""
     dimension: Dimension | None = None
     """The quality dimension it measures."""
-    field: str | None = None
+    field: Text | None = None
     """Apply to this field only (dotted path from the root record)."""
-    tags: tuple[str, ...] = ()
+    tags: Tags = ()
     """Apply to every field carrying one of these tags."""
-    expr: str
+    expr: Annotated[str, StringConstraints(max_length=EXPR_MAX)]
     """CEL expression that must be true (CONDITION) or yields the new value (TRANSFORM)."""
     kind: RuleKind = RuleKind.CONDITION
     """CONDITION or TRANSFORM."""
@@ -227,7 +248,7 @@ class QualityRule(_Model):
     """WRITE (producer), READ (consumer) or WRITEREAD."""
     on_failure: OnFailure = OnFailure.ERROR
     """ERROR, DLQ (to `<topic>.dlq`) or NONE."""
-    params: dict[str, str] = Field(default_factory=dict)
+    params: dict[Name, Text] = Field(default_factory=dict, max_length=ITEMS_MAX)
     """Extra Confluent rule parameters."""
     disabled: bool = False
     """Keep the rule declared but do not run it."""
@@ -244,9 +265,9 @@ class Deprecation(_Model):
 
     sunset: date
     """The date the topic stops receiving data."""
-    successor: str | None = None
+    successor: Name | None = None
     """The product that replaces it, `<domain>.<product>.v<major>`."""
-    note: str | None = None
+    note: Text | None = None
     """Migration notes for consumers."""
 
 
@@ -255,9 +276,9 @@ class Descriptor(_Model):
 
     model_config = ConfigDict(title="StreamMesh data product descriptor")
 
-    domain: str
+    domain: Name
     """Owning domain, lowercase snake_case (ODCS `domain`)."""
-    name: str
+    name: Name
     """Product name, lowercase snake_case, unique within the domain."""
     major: PositiveInt
     """Major version: a breaking change to the contract means a new major and a new topic."""
@@ -271,11 +292,11 @@ class Descriptor(_Model):
     """The product topic and its Avro contract."""
     slos: Slos = Slos()
     """Service-level objectives."""
-    quality: tuple[QualityRule, ...] = ()
+    quality: Annotated[tuple[QualityRule, ...], Field(max_length=ITEMS_MAX)] = ()
     """Quality rules, enforced by Confluent serdes and by the quality monitor."""
-    fields: dict[str, FieldAnnotation] = Field(default_factory=dict)
+    fields: dict[Text, FieldAnnotation] = Field(default_factory=dict, max_length=FIELDS_MAX)
     """Classification and tags per value field, keyed by dotted path from the root record."""
-    input_ports: tuple[str, ...] = ()
+    input_ports: Annotated[tuple[Name, ...], Field(max_length=ITEMS_MAX)] = ()
     """Upstream products this one is derived from, `<domain>.<product>.v<major>`."""
     deprecation: Deprecation | None = None
     """Sunset date and successor; required once `status` is `deprecated`."""

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
-from streammesh.contracts import CelProgram, RuleCompileError
+from email_validator import EmailNotValidError, validate_email
+
+from streammesh.contracts import CelProgram, RuleCompileError, RuleCostError, check_rule_cost
 from streammesh.products.avro import AvroSchema, parse_avro
 from streammesh.products.contract import split_guard
 from streammesh.products.descriptor import (
+    NAME_MAX,
     CleanupPolicy,
     Descriptor,
     ProductRef,
@@ -36,8 +40,6 @@ ProductLookup = Callable[[str], Descriptor | None]
 
 PII_TAG = "PII"
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URL = re.compile(r"^https?://[^\s/]+\S*$")
 # Field names that usually hold personal data, matched on snake_case word boundaries.
 _PII_NAME = re.compile(
     r"(^|_)(e?mail|email_address|phone|mobile|msisdn|address|street|postcode|zip_code"
@@ -119,7 +121,7 @@ def ownership(ctx: PolicyContext) -> Iterator[Violation]:
     contact = team.contact.strip()
     if not contact:
         yield Violation("ownership.contact", "team.contact must say how to reach the owners")
-    elif not (_EMAIL.match(contact) or _URL.match(contact)):
+    elif not reachable(contact):
         yield Violation(
             "ownership.contact",
             f"team.contact {contact!r} must be an email address or an http(s) URL",
@@ -223,8 +225,9 @@ def schemas(ctx: PolicyContext) -> Iterator[Violation]:
 
 
 def quality(ctx: PolicyContext) -> Iterator[Violation]:
-    """Quality rules have unique snake_case names, compile as CEL, and target tags some field
-    carries (a rule on a tag no field has would never run)."""
+    """Quality rules have unique snake_case names, compile as CEL, cannot make one evaluation
+    too expensive (`streammesh.contracts.cost`), and target tags some field carries (a rule on
+    a tag no field has would never run)."""
     d = ctx.descriptor
     seen: set[str] = set()
     declared_tags = {tag for note in d.fields.values() for tag in note.tags}
@@ -234,10 +237,14 @@ def quality(ctx: PolicyContext) -> Iterator[Violation]:
         if rule.name in seen:
             yield Violation("quality.name", f"quality rule name {rule.name!r} is used twice")
         seen.add(rule.name)
-        for part in split_guard(rule.expr):
-            error = cel_error(part) if part else None
-            if error is not None:
-                yield Violation("quality.cel", f"quality rule {rule.name!r}: {error}")
+        errors = [error for part in split_guard(rule.expr) if part and (error := cel_error(part))]
+        for error in errors:
+            yield Violation("quality.cel", f"quality rule {rule.name!r}: {error}")
+        if not errors:
+            try:
+                check_rule_cost(rule.expr, rule.name)
+            except RuleCostError as exc:
+                yield Violation("quality.cost", str(exc))
         for tag in sorted(set(rule.tags) - declared_tags):
             yield Violation(
                 "quality.unknown_tag",
@@ -380,6 +387,26 @@ def looks_personal(path: str) -> bool:
     """Whether a field's name suggests personal data (by its last path segment)."""
     name = path.rpartition(".")[2].lower()
     return bool(_PII_NAME.search(name)) and not _NOT_PERSON_NAME.search(name)
+
+
+def reachable(contact: str) -> bool:
+    """Whether `contact` is an e-mail address or an http(s) URL, in time linear in its length.
+
+    Text longer than a descriptor's name may be (`NAME_MAX`) is refused before it is parsed:
+    descriptors changed in code (`model_copy`) skip the model's own bound.
+    """
+    if len(contact) > NAME_MAX or any(char.isspace() for char in contact):
+        return False
+    if contact.startswith(("http://", "https://")):
+        try:
+            return bool(urlsplit(contact).hostname)
+        except ValueError:  # a malformed port or IPv6 address
+            return False
+    try:
+        validate_email(contact, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def cel_error(expr: str) -> str | None:

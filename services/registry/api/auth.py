@@ -10,13 +10,18 @@ Who may do what, in one place:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import enum
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
@@ -31,6 +36,13 @@ from services.registry.api.wire import decode_subject
 from services.registry.errors import ForbiddenError, RegistryError, UnauthorizedError
 
 _ITERATIONS: Final = 200_000
+# Bounds of the credential caches, so no stream of distinct headers grows them without end.
+_REMEMBERED: Final = 10_000
+# A refused credential is refused again from memory this long: a client retrying a wrong
+# password costs one PBKDF2 per few seconds, not one per request.
+_REFUSAL_SECONDS: Final = 5.0
+# PBKDF2 runs off the event loop on at most half the cores, so logins never starve reads.
+_HASHING_AT_ONCE: Final = max(1, (os.cpu_count() or 2) // 2)
 # Probes and the catalog page's own files; the data the page fetches stays authenticated.
 _OPEN_PATHS: Final = frozenset({"/health", "/ui", "/ui/"})
 _OPEN_PREFIX: Final = "/ui/static/"
@@ -100,30 +112,91 @@ def add_user(path: Path, name: str, password: str, role: Role, domains: tuple[st
 
 
 class Authenticator:
-    """Checks Basic credentials; a verified (user, password) pair is remembered, because
-    PBKDF2 is slow on purpose and reads by id are the mesh's hot path."""
+    """Checks Basic credentials with PBKDF2 off the event loop, the same work for a known and an
+    unknown user; an answer is remembered under the digest of the credentials, bounded: a
+    verified pair until it is the least recently used of `_REMEMBERED`, a refused one for
+    `_REFUSAL_SECONDS`. Requests with the same credentials while one is being checked wait
+    for that check instead of starting their own."""
 
-    def __init__(self, users: dict[str, User]) -> None:
+    def __init__(
+        self, users: dict[str, User], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._users = users
-        self._verified: dict[bytes, Principal] = {}
+        self._clock = clock
+        self._verified: OrderedDict[bytes, Principal] = OrderedDict()
+        self._refused: OrderedDict[bytes, float] = OrderedDict()  # digest -> refused until
+        self._checking: dict[bytes, asyncio.Task[Principal | None]] = {}
+        self._hashing = asyncio.Semaphore(_HASHING_AT_ONCE)
+        # An unknown name is checked against this, so it costs what a wrong password costs.
+        iterations = max((_iterations(u.password) for u in users.values()), default=_ITERATIONS)
+        self._unknown = f"pbkdf2_sha256${iterations}${'0' * 32}${'0' * 64}"
 
-    def authenticate(self, authorization: bytes | None) -> Principal:
+    @property
+    def remembered(self) -> int:
+        """How many credentials are remembered, verified or refused."""
+        return len(self._verified) + len(self._refused)
+
+    async def authenticate(self, authorization: bytes | None) -> Principal:
         if authorization is None or not authorization[:6].lower() == b"basic ":
             raise UnauthorizedError()
         token = authorization[6:].strip()
-        known = self._verified.get(token)
+        key = hashlib.sha256(token).digest()
+        known = self._verified.get(key)
         if known is not None:
+            self._verified.move_to_end(key)
             return known
+        if self._refused.get(key, 0.0) > self._clock():
+            raise UnauthorizedError()
+        checking = self._checking.get(key)
+        if checking is None:
+            checking = asyncio.create_task(self._check(key, token))
+            self._checking[key] = checking
+        # Shielded: a client that goes away does not cancel the check others wait for.
+        principal = await asyncio.shield(checking)
+        if principal is None:
+            raise UnauthorizedError()
+        return principal
+
+    async def _check(self, key: bytes, token: bytes) -> Principal | None:
+        try:
+            principal = await self._verify(token)
+            self._remember(key, principal)
+            return principal
+        finally:
+            del self._checking[key]
+
+    async def _verify(self, token: bytes) -> Principal | None:
         try:
             name, _, password = base64.b64decode(token, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError) as error:
-            raise UnauthorizedError() from error
+        except (binascii.Error, UnicodeDecodeError):
+            return None
         user = self._users.get(name)
-        if user is None or not verify_password(password, user.password):
-            raise UnauthorizedError()
-        principal = Principal(name, user.role, frozenset(user.domains))
-        self._verified[token] = principal
-        return principal
+        stored = self._unknown if user is None else user.password
+        async with self._hashing:
+            matches = await asyncio.to_thread(verify_password, password, stored)
+        if user is None or not matches:
+            return None
+        return Principal(name, user.role, frozenset(user.domains))
+
+    def _remember(self, key: bytes, principal: Principal | None) -> None:
+        if principal is not None:
+            self._verified[key] = principal
+            if len(self._verified) > _REMEMBERED:
+                self._verified.popitem(last=False)
+            return
+        now = self._clock()
+        # Every refusal lasts as long, so the oldest is first: drop the expired from the front.
+        while self._refused and next(iter(self._refused.values())) <= now:
+            self._refused.popitem(last=False)
+        self._refused[key] = now + _REFUSAL_SECONDS
+        self._refused.move_to_end(key)  # a refusal made again is the newest
+        if len(self._refused) > _REMEMBERED:
+            self._refused.popitem(last=False)
+
+
+def _iterations(stored: str) -> int:
+    parts = stored.split("$")
+    return int(parts[1]) if len(parts) == 4 and parts[1].isdigit() else _ITERATIONS
 
 
 class Authorizer(Protocol):
@@ -154,12 +227,12 @@ class DomainAuthorizer:
         raise ForbiddenError(f"User {principal.name} may not {method} {path}")
 
 
-def authorize(
+async def authorize(
     authenticator: Authenticator, authorizer: Authorizer, scope: Scope, path: str
 ) -> Principal:
     """The principal of a request that may go on; raises the 40101 or 40301 to answer."""
     header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-    principal = authenticator.authenticate(header)
+    principal = await authenticator.authenticate(header)
     authorizer.authorize(principal, scope["method"], path)
     return principal
 
@@ -184,7 +257,7 @@ class AuthMiddleware:
             return
         auth: tuple[Authenticator, Authorizer] = scope["app"].state.auth
         try:
-            principal = authorize(*auth, scope, path)
+            principal = await authorize(*auth, scope, path)
         except RegistryError as error:
             response = render_error(error)
             if isinstance(error, UnauthorizedError):

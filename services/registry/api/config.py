@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.registry.api.deps import Admin, GovernanceDep, RegistryDep, Subject, flag
 from services.registry.api.wire import RegistryRoute
+from services.registry.core.registration import check_rules
 from services.registry.models import Config, Mode
 
 router = APIRouter(tags=["config"], route_class=RegistryRoute)
@@ -31,7 +32,11 @@ def _stored(update: ConfigUpdate) -> Config:
     fields = update.model_dump(exclude_none=True, exclude={"compatibility"}, by_alias=False)
     if update.compatibility is not None and update.compatibility_level is None:
         fields["compatibility_level"] = update.compatibility
-    return Config.model_validate(fields)
+    config = Config.model_validate(fields)
+    # Default and override rules join every later registration's rules.
+    check_rules(config.default_rule_set)
+    check_rules(config.override_rule_set)
+    return config
 
 
 def _echo(config: Config) -> dict[str, object]:

@@ -30,7 +30,7 @@ from services.registry.api.auth import Authenticator, Authorizer, authorize
 from services.registry.api.cache import RenderCache
 from services.registry.api.deps import flag
 from services.registry.api.forward import POSITION_HEADER
-from services.registry.api.subjects import SchemaRequest, version_param
+from services.registry.api.subjects import SchemaRequest, version_key, version_param
 from services.registry.api.wire import decode_subject, requested_media, route_path
 from services.registry.core.registry import Registry
 from services.registry.errors import RegistryError
@@ -77,7 +77,7 @@ class EarlyAnswers:
             await app(scope, receive, send)
             return
         media = requested_media(scope)
-        if media is None or not self._allowed(scope, path):
+        if media is None or not await self._allowed(scope, path):
             await app(scope, receive, send)
             return
         query_string: bytes = scope.get("query_string", b"")
@@ -100,11 +100,11 @@ class EarlyAnswers:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _allowed(self, scope: Scope, path: str) -> bool:
+    async def _allowed(self, scope: Scope, path: str) -> bool:
         if self.auth is None:
             return True
         try:
-            authorize(*self.auth, scope, path)
+            await authorize(*self.auth, scope, path)
         except RegistryError:
             return False  # the app refuses it, in its own words
         return True
@@ -131,7 +131,7 @@ class EarlyAnswers:
             subject, version = decode_subject(parts[0]), parts[2]
             deleted = flag(self._query(query_string).get("deleted"))
             return self._body(
-                ("version", subject, version, deleted),
+                ("version", subject, version_key(version), deleted),
                 lambda: registry.get_version(subject, version_param(version), deleted),
             )
         return None

@@ -14,6 +14,16 @@ from services.registry.errors import ErrorCode, RegistryError
 
 log = logging.getLogger(__name__)
 
+# A refusal names the fields but stays small: a map key in a field's path is the client's own
+# text (a refused 1 MB key must not come back as a 1 MB message), and so is the number of them.
+_PART_SHOWN = 64
+_PROBLEMS_SHOWN = 20
+
+
+def _shown(part: object) -> str:
+    text = str(part)
+    return text if len(text) <= _PART_SHOWN else f"{text[:_PART_SHOWN]}..."
+
 
 def _render(status: int, error_code: int, message: str) -> RegistryJSONResponse:
     return RegistryJSONResponse({"error_code": error_code, "message": message}, status_code=status)
@@ -41,9 +51,12 @@ async def _validation_error(_: Request, error: Exception) -> RegistryJSONRespons
     if any(problem.get("type") == "json_invalid" for problem in problems):
         return _render(400, 400, "Unexpected character: the request body is not valid JSON")
     details = "; ".join(
-        f"{'.'.join(str(p) for p in problem.get('loc', ()) if p != 'body')}: {problem.get('msg')}"
-        for problem in problems
+        f"{'.'.join(_shown(p) for p in problem.get('loc', ()) if p != 'body')}: "
+        f"{problem.get('msg')}"
+        for problem in problems[:_PROBLEMS_SHOWN]
     )
+    if len(problems) > _PROBLEMS_SHOWN:
+        details += f"; and {len(problems) - _PROBLEMS_SHOWN} more"
     return _render(422, ErrorCode.UNPROCESSABLE_ENTITY, f"Unprocessable entity: {details}")
 
 

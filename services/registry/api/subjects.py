@@ -23,7 +23,9 @@ from services.registry.api.deps import (
 )
 from services.registry.api.forward import scope_target
 from services.registry.api.wire import V1, RegistryRoute
+from services.registry.core.queries import parse_version
 from services.registry.core.registry import Version
+from services.registry.errors import InvalidVersionError
 from services.registry.models import (
     Metadata,
     RuleSet,
@@ -61,7 +63,22 @@ class RegistrationFields(TypedDict):
 
 
 def version_param(version: str) -> Version:
-    return int(version) if version.lstrip("-").isdigit() else version
+    # Up to 11 characters ("-2147483648"): more digits are left for parse_version, which reads
+    # leading zeros and refuses the rest, rather than for int(), which refuses past 4300.
+    if len(version) <= 11 and version.lstrip("-").isdecimal():
+        return int(version)
+    return version
+
+
+def version_key(version: str) -> int | str:
+    """A version in a path as the render cache keys it: its number ("1", "01" and "001" are
+    one answer), -1 for the latest ("latest", "-1"); a version that is not one stays as sent,
+    as its 42202 is never cached."""
+    try:
+        number = parse_version(version_param(version))
+    except InvalidVersionError:
+        return version
+    return -1 if number is None else number
 
 
 @router.get("")
@@ -145,7 +162,7 @@ async def get_version(
 ) -> Response:
     # Serializers with use.latest.version ask for this on every cache miss.
     return cache.response(
-        ("version", subject, version, deleted),
+        ("version", subject, version_key(version), deleted),
         lambda: registry.get_version(subject, version_param(version), deleted),
     )
 

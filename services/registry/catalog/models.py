@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import Field
 
 from streammesh.products.catalog import CatalogBody, DataProductPublic, StoredProduct
-from streammesh.products.descriptor import Descriptor, Status
+from streammesh.products.descriptor import Descriptor, Name, Status, Text
 
 __all__ = [
     "DataProductCreate",
@@ -66,9 +66,10 @@ class ImpactReport(CatalogBody):
 
 
 class DeprecateRequest(CatalogBody):
+    # bounded as the descriptor's own `deprecation` block, which these become
     sunset: date
-    successor: str
-    note: str | None = None
+    successor: Name
+    note: Text | None = None
     major: int | None = None
 
 

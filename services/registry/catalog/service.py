@@ -1,14 +1,16 @@
 """The catalog façade: governed upserts, search, lineage, impact and lifecycle transitions.
 
 Governance is computed at registration: every policy runs on the descriptor and the schema
-texts sent with it, and nothing is registered unless all pass. The contract (the value schema
-with its tags, metadata and CEL rules) is registered through the registry core, so a product's
-subjects obey the same compatibility rules as any other subject. The checks are
-`Governance`'s, which every other path that writes a product's subjects goes through too.
+texts sent with it (in a thread, off the event loop), and nothing is registered unless all
+pass. The contract (the value schema with its tags, metadata and CEL rules) is registered
+through the registry core, so a product's subjects obey the same compatibility rules as any
+other subject. The checks are `Governance`'s, which every other path that writes a product's
+subjects goes through too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
@@ -38,6 +40,7 @@ from services.registry.errors import (
     UnprocessableEntityError,
 )
 from services.registry.models import Metadata, RuleSet
+from streammesh.products.contract import ContractRegistration
 from streammesh.products.descriptor import Deprecation, Descriptor, Status
 from streammesh.products.errors import AvroSchemaError
 from streammesh.products.policies import Severity, check_descriptor, lifecycle
@@ -205,8 +208,9 @@ class Catalog:
             )
         governance = self.governance
         async with governance.lock:
-            warnings = governance.govern(d, schema_texts(d, body.value_schema, body.key_schema))
-            contract = governance.contract(d, body.value_schema)
+            # Pure work on the request (schemas parsed, every rule compiled and costed), in a
+            # thread: the event loop keeps answering between its steps.
+            warnings, contract = await asyncio.to_thread(self._prepare, body)
             value_subject, key_subject = product_subjects(d.topic.name)
             metadata = Metadata.model_validate(contract.metadata)
             rule_set = RuleSet.model_validate(contract.rule_set)
@@ -309,6 +313,12 @@ class Catalog:
             return self._public(key)
 
     # --- helpers
+
+    def _prepare(self, body: DataProductCreate) -> tuple[list[str], ContractRegistration]:
+        """The governance warnings and the compiled contract; 42290 when a policy refuses."""
+        d = body.descriptor
+        warnings = self.governance.govern(d, schema_texts(d, body.value_schema, body.key_schema))
+        return warnings, self.governance.contract(d, body.value_schema)
 
     def _check_compatible(self, subject: str, schema: str) -> None:
         try:

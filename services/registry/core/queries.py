@@ -6,6 +6,7 @@ shared without either side owning them. They sit on the hot read path: each is o
 the private methods they were.
 """
 
+import unicodedata
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -35,12 +36,19 @@ def page(items: Sequence[T], offset: int = 0, limit: int = -1) -> list[T]:
 
 
 def parse_version(version: Version) -> int | None:
-    """The version number, or None for the latest; Confluent's 42202 for anything else."""
+    """The version number, or None for the latest; Confluent's 42202 for anything else.
+
+    Decimal digits are read as Java's `parseInt` reads them (any number of leading zeros, any
+    script's digits), without handing `int()` more digits than a version can have.
+    """
     if version in ("latest", -1, "-1"):
         return None
     text = str(version)
-    if text.isdigit() and 1 <= int(text) <= _MAX_VERSION:
-        return int(text)
+    if text.isdecimal():
+        first = next((i for i, char in enumerate(text) if unicodedata.decimal(char)), len(text))
+        digits = text[first:]  # past its leading zeros, of whichever script
+        if 1 <= len(digits) <= len(str(_MAX_VERSION)) and int(digits) <= _MAX_VERSION:
+            return int(digits)
     raise InvalidVersionError(version)
 
 

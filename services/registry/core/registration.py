@@ -28,6 +28,9 @@ from services.registry.core.state import (
 )
 from services.registry.errors import InvalidSchemaError, OperationNotPermittedError
 from services.registry.models import Config, Metadata, Rule, RuleSet, SchemaReference
+from streammesh.contracts import RuleCompileError, RuleCostError, check_rule_cost
+
+_CEL_TYPES = frozenset({"CEL", "CEL_FIELD"})
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ def plan_registration(
         config.override_rule_set,
     )
     content = content_key(text, None, refs, merged_metadata, merged_rules)
+    existing_id = state.ids_by_content.get(content)
+    if existing_id is None:  # content registered before is not judged again
+        check_rules(rule_set)
     return RegistrationPlan(
         mode=mode,
         config=config,
@@ -139,8 +145,30 @@ def plan_registration(
         metadata=merged_metadata,
         rule_set=merged_rules,
         content=content,
-        existing_id=state.ids_by_content.get(content),
+        existing_id=existing_id,
     )
+
+
+def check_rules(rule_set: RuleSet | None) -> None:
+    """Refuse (42201) a CEL rule that could make one evaluation too expensive for the
+    producers, consumers and monitor that run it on every record. A rule that does not parse
+    is the clients' to report, as Confluent leaves it."""
+    if rule_set is None:
+        return
+    for rule in (
+        *(rule_set.migration_rules or ()),
+        *(rule_set.domain_rules or ()),
+        *(rule_set.encoding_rules or ()),
+    ):
+        expr = (rule.model_extra or {}).get("expr")
+        if (rule.type or "").upper() not in _CEL_TYPES or not isinstance(expr, str):
+            continue
+        try:
+            check_rule_cost(expr, rule.name)
+        except RuleCostError as error:
+            raise InvalidSchemaError(f"Invalid rule set: {error}") from error
+        except RuleCompileError:
+            continue
 
 
 def check_register_mode(state: RegistryState, subject: str, mode: str, *, explicit: bool) -> None:

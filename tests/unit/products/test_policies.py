@@ -34,6 +34,7 @@ WITH_PHONE = VISIT_SCHEMA.replace(
     '"doc": "The page visited."},\n'
     '    {"name": "phone_number", "type": "string", "doc": "A phone."}',
 )
+NUMBERS = "[" + ",".join(map(str, range(300))) + "]"  # three nested cost ~10^7 steps
 DEPRECATED: dict[str, Any] = {
     "status": "deprecated",
     "deprecation": {"sunset": "2026-12-31", "successor": "shop.visits.v2"},
@@ -181,6 +182,14 @@ CASES: list[
         {},
         None,
         "quality.cel",
+    ),
+    (
+        "CEL too expensive",
+        {"quality": [{"name": "x", "expr": f"{NUMBERS}.all(a, {NUMBERS}.all(b, a in {NUMBERS}))"}]},
+        {},
+        {},
+        None,
+        "quality.cost",
     ),
     (
         "rule on unused tag",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.registry.api import auth as auth_module
 from services.registry.api.auth import (
     Authenticator,
     AuthMiddleware,
@@ -25,6 +28,8 @@ from services.registry.api.auth import (
 from services.registry.app import create_app
 from services.registry.errors import ConfigurationError, ForbiddenError, UnauthorizedError
 from services.registry.settings import RegistrySettings
+
+from .samples import run
 
 
 def basic(user: str, password: str) -> bytes:
@@ -51,9 +56,9 @@ def test_password_hashes_verify_only_the_password() -> None:
 
 
 def test_good_credentials_give_the_principal(authenticator: Authenticator) -> None:
-    principal = authenticator.authenticate(basic("sales", "s3cret"))
+    principal = run(authenticator.authenticate(basic("sales", "s3cret")))
     assert principal == Principal("sales", Role.OWNER, frozenset({"sales"}))
-    assert authenticator.authenticate(basic("sales", "s3cret")) is principal  # remembered
+    assert run(authenticator.authenticate(basic("sales", "s3cret"))) is principal  # remembered
 
 
 @pytest.mark.parametrize(
@@ -69,7 +74,7 @@ def test_good_credentials_give_the_principal(authenticator: Authenticator) -> No
 )
 def test_bad_credentials_are_40101(authenticator: Authenticator, header: bytes | None) -> None:
     with pytest.raises(UnauthorizedError) as refused:
-        authenticator.authenticate(header)
+        run(authenticator.authenticate(header))
     assert (refused.value.http_status, refused.value.error_code) == (401, 40101)
 
 
@@ -162,3 +167,101 @@ def test_add_user_keeps_only_a_hash(tmp_path: Path) -> None:
     users = load_users(path)
     assert verify_password("pa55word", users["sales"].password)
     assert (users["ops"].role, users["sales"].domains) == (Role.ADMIN, ("sales",))
+
+
+class Ticking:
+    """A clock that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def counting_hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The stored hashes PBKDF2 ran against, in order."""
+    seen: list[str] = []
+
+    def verify(password: str, stored: str) -> bool:
+        seen.append(stored)
+        return verify_password(password, stored)
+
+    monkeypatch.setattr(auth_module, "verify_password", verify)
+    return seen
+
+
+def test_an_unknown_user_costs_the_hash_a_wrong_password_costs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Refusing an unknown name at once would tell names apart by the time a refusal takes.
+    stored = hash_password("s3cret", iterations=1000)
+    authenticator = Authenticator({"sales": User(password=stored)})
+    hashed = counting_hashes(monkeypatch)
+    for header in (basic("nobody", "s3cret"), basic("sales", "wrong")):
+        with pytest.raises(UnauthorizedError):
+            run(authenticator.authenticate(header))
+    unknown, wrong = hashed
+    assert unknown != stored
+    assert unknown.split("$")[:2] == wrong.split("$")[:2] == ["pbkdf2_sha256", "1000"]
+
+
+def test_a_refusal_is_remembered_for_a_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Ticking()
+    authenticator = Authenticator(
+        {"sales": User(password=hash_password("s3cret", iterations=1000))}, clock=clock
+    )
+    hashed = counting_hashes(monkeypatch)
+    for _ in range(50):
+        with pytest.raises(UnauthorizedError):
+            run(authenticator.authenticate(basic("sales", "guess")))
+    assert len(hashed) == 1
+    clock.now += 60
+    with pytest.raises(UnauthorizedError):
+        run(authenticator.authenticate(basic("sales", "guess")))
+    assert len(hashed) == 2
+    assert run(authenticator.authenticate(basic("sales", "s3cret"))).name == "sales"
+
+
+def test_concurrent_checks_of_one_credential_hash_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    authenticator = Authenticator({"sales": User(password=hash_password("x", iterations=1000))})
+    hashed = counting_hashes(monkeypatch)
+
+    async def fifty() -> list[BaseException | Principal]:
+        return await asyncio.gather(
+            *(authenticator.authenticate(basic("sales", "guess")) for _ in range(50)),
+            return_exceptions=True,
+        )
+
+    answers = run(fifty())
+    assert all(isinstance(answer, UnauthorizedError) for answer in answers)
+    assert len(hashed) == 1
+
+
+def test_remembered_credentials_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth_module, "_REMEMBERED", 10)
+    monkeypatch.setattr(auth_module, "verify_password", lambda password, stored: False)
+    authenticator = Authenticator({})
+    for attempt in range(100):
+        with pytest.raises(UnauthorizedError):
+            run(authenticator.authenticate(basic("nobody", str(attempt))))
+    assert authenticator.remembered == 10
+
+
+def test_hashing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+
+    def verify(password: str, stored: str) -> bool:
+        threads.append(threading.get_ident())
+        return False
+
+    monkeypatch.setattr(auth_module, "verify_password", verify)
+
+    async def refused() -> int:
+        with pytest.raises(UnauthorizedError):
+            await Authenticator({}).authenticate(basic("nobody", "x"))
+        return threading.get_ident()
+
+    loop_thread = run(refused())
+    assert threads
+    assert loop_thread not in threads

@@ -68,7 +68,7 @@ class Leading:
 
 def build(registry: Registry, *, cached: bool, auth: Authenticator | None = None) -> RegistryApp:
     """The registry's schema and subject routes and middleware, as ``create_app`` assembles them."""
-    cache = RenderCache()
+    cache = RenderCache(1 << 20)
     app = RegistryApp(default_response_class=RegistryJSONResponse)
     install_error_handlers(app)
     app.include_router(schemas_api.router)

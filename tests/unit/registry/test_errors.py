@@ -1,11 +1,15 @@
 """Every error the core raises has Confluent's error code, HTTP status and message."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, StringConstraints
 
 from services.registry import errors
+from services.registry.api.handlers import install_error_handlers
 from services.registry.core.registry import Registry
 from services.registry.errors import ErrorCode, RegistryError
 from services.registry.models import Config, SchemaReference
@@ -234,3 +238,25 @@ def test_errors_raised_outside_the_core_carry_their_codes(
 
 def test_every_registry_error_derives_from_the_project_root() -> None:
     assert issubclass(RegistryError, StreamMeshError)
+
+
+def test_a_refused_body_is_named_briefly() -> None:
+    # The client's own text in a field's path (a map key) and the number of problems named
+    # are both cut, so a refused megabyte does not come back as a megabyte.
+    app = FastAPI()
+    install_error_handlers(app)
+
+    class Body(BaseModel):
+        params: dict[Annotated[str, StringConstraints(max_length=8)], int]
+
+    @app.put("/x")
+    async def put(body: Body) -> None:
+        del body
+
+    with TestClient(app) as client:
+        huge = client.put("/x", json={"params": {"k" * (1 << 20): 1}})
+        many = client.put("/x", json={"params": {f"key-{n:05d}": 1 for n in range(30)}})
+    assert (huge.status_code, huge.json()["error_code"]) == (422, 422)
+    assert huge.json()["message"].startswith("Unprocessable entity: params.kkkk")
+    assert len(huge.content) < 1024
+    assert many.json()["message"].endswith("; and 10 more")

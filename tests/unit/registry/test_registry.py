@@ -10,6 +10,7 @@ from services.registry.core.schema import parse_schema
 from services.registry.core.state import RegistryState
 from services.registry.errors import (
     IncompatibleSchemaError,
+    InvalidSchemaError,
     OperationNotPermittedError,
     ReferenceExistsError,
     SchemaNotFoundError,
@@ -418,3 +419,23 @@ def test_versions_for_id_filtered_by_subject(registry: Registry) -> None:
     run(registry.delete_version("b", 1))
     assert registry.subjects_for_id(1, subject="b") == []
     assert registry.subjects_for_id(1, deleted=True, subject="b") == ["b"]
+
+
+GREEDY = "[" + ",".join(map(str, range(900))) + "]"
+GREEDY_RULE = rule("greedy", f"{GREEDY}.all(x, x in {GREEDY})")  # ~1.6e6 steps a record
+
+
+def test_a_rule_too_expensive_to_evaluate_is_refused_as_an_invalid_schema(
+    registry: Registry,
+) -> None:
+    with pytest.raises(InvalidSchemaError, match="rule 'greedy' is too expensive") as refused:
+        run(registry.register("users", USER_V1, rule_set=RuleSet(domain_rules=[GREEDY_RULE])))
+    assert (refused.value.http_status, refused.value.error_code) == (422, 42201)
+    assert registry.list_subjects() == []
+    cheap = RuleSet(domain_rules=[rule("cheap", "message.name != ''")])
+    run(registry.register("users", USER_V1, rule_set=cheap))
+
+
+def test_a_rule_that_does_not_parse_is_left_to_the_clients(registry: Registry) -> None:
+    broken = RuleSet(domain_rules=[rule("broken", "message.name >")])
+    run(registry.register("users", USER_V1, rule_set=broken))
