@@ -199,7 +199,8 @@ class Election:
                 time.sleep(0.5)
 
     def _on_assign(self, _consumer: Consumer, partitions: list[KafkaPartition]) -> None:
-        self._notify(assigned=bool(partitions))
+        # Cooperative rebalancing hands over increments: an empty one changes nothing.
+        self._notify(assigned=True if partitions else None)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[KafkaPartition]) -> None:
         self._notify(assigned=False if partitions else None)

@@ -19,7 +19,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="HTTP port (8081).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (one per core).")] = None,
     bootstrap_servers: Annotated[str | None, typer.Option(help="Kafka of the log.")] = None,
-    primary_url: Annotated[str | None, typer.Option(help="Forward writes to this primary.")] = None,
+    primary_url: Annotated[
+        str | None, typer.Option(help="Forward every write here (overrides the election).")
+    ] = None,
+    advertised_url: Annotated[
+        str | None, typer.Option(help="Where other instances reach this one when it leads.")
+    ] = None,
 ) -> None:
     """Serve the registry (STREAMMESH_REGISTRY_* variables set the defaults)."""
     given = {
@@ -28,6 +33,7 @@ def serve(
         "workers": workers,
         "bootstrap_servers": bootstrap_servers,
         "primary_url": primary_url,
+        "advertised_url": advertised_url,
     }
     overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     services.serve_registry(overrides)

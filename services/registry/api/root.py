@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.registry.api.deps import KafkaLogDep, Page, RegistryDep
+from services.registry.api.deps import ForwarderDep, KafkaLogDep, Page, RegistryDep
 
 router = APIRouter()
 
@@ -25,9 +25,17 @@ async def schema_types(registry: RegistryDep) -> list[str]:
 
 
 @router.get("/health")
-async def health(kafka_log: KafkaLogDep, response: Response) -> dict[str, object]:
-    """Ready means the state has caught up with the log (503 until then)."""
+async def health(
+    kafka_log: KafkaLogDep, forwarder: ForwarderDep, response: Response
+) -> dict[str, object]:
+    """Ready means the state has caught up with the log (503 until then); says who leads."""
     ready = kafka_log.caught_up
     if not ready:
         response.status_code = 503
-    return {"status": "UP" if ready else "STARTING", "log_position": kafka_log.position}
+    leadership = forwarder.leadership
+    return {
+        "status": "UP" if ready else "STARTING",
+        "log_position": kafka_log.position,
+        "leader": leadership.is_leader,
+        "leader_url": leadership.own_url if leadership.is_leader else leadership.leader_url,
+    }
