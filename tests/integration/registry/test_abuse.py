@@ -10,7 +10,9 @@ not a benchmark.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -134,10 +136,13 @@ def repeatedly() -> Iterator[int]:
 def orders_body(**descriptor_changes: object) -> dict[str, object]:
     descriptor = load_descriptor(ORDERS)
     dumped = descriptor.model_dump(mode="json", by_alias=True)
-    return {
+    body: dict[str, object] = {
         "descriptor": {**dumped, **descriptor_changes},
         "valueSchema": (ROOT / descriptor.topic.value_schema).read_text(),
     }
+    if descriptor.topic.key_schema is not None:
+        body["keySchema"] = (ROOT / descriptor.topic.key_schema).read_text()
+    return body
 
 
 def test_a_megabyte_contact_is_refused_quickly(open_registry: Registry) -> None:
@@ -248,3 +253,142 @@ def test_fifty_failed_logins_a_second_do_not_slow_a_good_client(
                 refusals.append(pool.submit(attempt, *bad[n % len(bad)]))
             assert {refusal.result() for refusal in refusals} == {401}
         good.check()
+
+
+# --- the rows that need principals: an owner, an admin, and nobody
+
+
+OWNER = ("sales", "sales-pw")
+ADMIN = ("ops", "ops-pw")
+
+
+@pytest.fixture(scope="module")
+def secured_registry(
+    bootstrap_servers: str,
+    admin: AdminClient,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Registry]:
+    """A registry with authentication: sales owns its domain, ops is the admin."""
+    users: dict[str, dict[str, object]] = {
+        "sales": {
+            "password": hash_password("sales-pw", iterations=1000),
+            "role": "owner",
+            "domains": ["sales"],
+        },
+        "ops": {"password": hash_password("ops-pw", iterations=1000), "role": "admin"},
+    }
+    auth_file = tmp_path_factory.mktemp("abuse") / "users.yaml"
+    auth_file.write_text(yaml.safe_dump({"users": users}))
+    topic = unique_name(request, "_streammesh.schemas")
+    with serve(bootstrap_servers, admin, topic, auth_file=auth_file) as registry:
+        yield registry
+
+
+def owners_reader(registry: Registry, subject: str) -> GoodClient:
+    with httpx.Client(base_url=registry.url, auth=OWNER, headers={"Accept": V1}) as http:
+        schema_id = register(http, subject, record("Good", ("id", "string")))
+    return GoodClient(registry.url, f"/schemas/ids/{schema_id}", auth=OWNER)
+
+
+def error_of(answer: httpx.Response) -> tuple[int, int]:
+    return answer.status_code, answer.json()["error_code"]
+
+
+def test_an_id_past_the_id_space_is_refused_even_in_import(secured_registry: Registry) -> None:
+    subject = "sales.imported_far.v1-value"
+    schema = json.dumps(record("Far", ("id", "string")))
+    with (
+        owners_reader(secured_registry, "sales.far_good.v1-value").reading() as good,
+        httpx.Client(base_url=secured_registry.url, auth=ADMIN, timeout=30) as ops,
+        httpx.Client(base_url=secured_registry.url, auth=OWNER, timeout=30) as sales,
+    ):
+        assert ops.put(f"/mode/{subject}", json={"mode": "IMPORT"}).status_code == 200
+        for n in repeatedly():
+            far = (2**31, 2**32 - 1, 2**63)[n % 3]
+            answer = sales.post(
+                f"/subjects/{subject}/versions", json={"schema": schema, "id": far, "version": 1}
+            )
+            assert error_of(answer) == (422, ErrorCode.INVALID_SCHEMA), answer.text
+        # the watermark kept nothing: the next ordinary id is still a small one
+        assert ops.put(f"/mode/{subject}", json={"mode": "READWRITE"}).status_code == 200
+        fresh = sales.post(f"/subjects/{subject}/versions", json={"schema": schema})
+        assert fresh.json()["id"] < 100
+    good.check()
+
+
+def test_import_mode_by_an_owner_is_refused(secured_registry: Registry) -> None:
+    subject = "sales.own_import.v1-value"
+    with (
+        owners_reader(secured_registry, "sales.import_good.v1-value").reading() as good,
+        httpx.Client(base_url=secured_registry.url, auth=OWNER, timeout=30) as sales,
+    ):
+        for _ in repeatedly():
+            answer = sales.put(f"/mode/{subject}", json={"mode": "IMPORT"})
+            assert error_of(answer) == (403, ErrorCode.FORBIDDEN), answer.text
+        assert sales.get(f"/mode/{subject}?defaultToGlobal=true").json()["mode"] == "READWRITE"
+    good.check()
+
+
+def rss_bytes() -> int:
+    """This process's resident memory now (the registry under test runs in it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_a_streamed_body_over_the_cap_is_cut_off(secured_registry: Registry) -> None:
+    """A chunked body announces no length: the cap stops reading it once it passes 4 MiB."""
+    host, port = secured_registry.url.removeprefix("http://").split(":")
+    chunk = b"x" * (1 << 20)
+    token = base64.b64encode(b"sales:sales-pw")
+    answers: list[str] = []
+    sent = 0
+    with owners_reader(secured_registry, "sales.streamed_good.v1-value").reading() as good:
+        before = rss_bytes()
+        for _ in repeatedly():
+            with socket.create_connection((host, int(port)), timeout=30) as connection:
+                connection.sendall(
+                    b"POST /subjects/sales.streamed.v1-value/versions HTTP/1.1\r\n"
+                    b"Host: registry\r\nAuthorization: Basic " + token + b"\r\n"
+                    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
+                with contextlib.suppress(OSError):  # the server may close while we still send
+                    for _ in range(50):  # 50 MiB offered
+                        connection.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                        sent += len(chunk)
+                answers.append(connection.recv(65536).decode())
+        grown = rss_bytes() - before
+    good.check()
+    assert answers
+    assert all(answer.startswith("HTTP/1.1 413 ") for answer in answers), answers[0][:200]
+    assert grown < 16 << 20, f"the process grew by {grown >> 20} MiB for {sent >> 20} MiB sent"
+
+
+def test_a_write_to_an_open_path_is_refused(secured_registry: Registry) -> None:
+    with (
+        owners_reader(secured_registry, "sales.open_good.v1-value").reading() as good,
+        httpx.Client(base_url=secured_registry.url, timeout=30) as nobody,
+    ):
+        for n in repeatedly():
+            path = ("/health", "/ui", "/ui/static/catalog.js")[n % 3]
+            answer = nobody.put(path, content=b"x" * 65536)
+            assert error_of(answer) == (401, ErrorCode.UNAUTHORIZED), answer.text
+    good.check()
+
+
+def test_an_owner_cannot_lower_its_products_compatibility(secured_registry: Registry) -> None:
+    subject = "sales.orders.v1-value"
+    with httpx.Client(base_url=secured_registry.url, auth=OWNER, timeout=30) as sales:
+        applied = sales.put("/products/sales/orders", json=orders_body())
+        assert applied.status_code == 200, applied.text
+        with owners_reader(secured_registry, "sales.none_good.v1-value").reading() as good:
+            for _ in repeatedly():
+                answer = sales.put(f"/config/{subject}", json={"compatibility": "NONE"})
+                assert error_of(answer) == (422, ErrorCode.INVALID_COMPATIBILITY_LEVEL)
+                assert "sales.orders.v1" in answer.json()["message"]
+        good.check()
+        assert sales.get(f"/config/{subject}?defaultToGlobal=true").json()[
+            "compatibilityLevel"
+        ] in ("BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE")
