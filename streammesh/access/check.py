@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from streammesh.access.acls import Acl, Operation, Pattern, Permission, Resource
+from streammesh.access.acls import Acl, AclSet, Grant, Operation, Pattern, Permission, Resource
 
 #: The operations that also allow DESCRIBE (and ALTER_CONFIGS, DESCRIBE_CONFIGS), as in Kafka.
 IMPLIES: Final[dict[Operation, frozenset[Operation]]] = {
@@ -59,3 +59,44 @@ def decide(
     if denied:
         return Decision(False, denied)
     return Decision(bool(found), tuple(found))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """`streammesh access check`'s answer: allowed or not, the broker's bindings it rests on
+    with the grants that asked for each (none: not computed from any descriptor), and a note."""
+
+    allowed: bool
+    bindings: tuple[tuple[Acl, tuple[Grant, ...]], ...]
+    note: str | None
+
+
+def explain(
+    held: Iterable[Acl] | None,
+    computed: AclSet,
+    principal: str,
+    resource: Resource,
+    name: str,
+    op: Operation,
+    *,
+    super_users: Iterable[str] = (),
+) -> Answer:
+    """Decide on the broker's bindings (`held`; None: it has no authorizer), and say why with
+    the computed set's grants."""
+    if held is None:
+        return Answer(True, (), "the broker has no authorizer: anyone may")
+    if principal in super_users:
+        return Answer(True, (), f"{principal} is a super user of the broker")
+    decision = decide(held, principal, resource, name, op)
+    bindings = tuple((acl, tuple(computed.get(acl, ()))) for acl in decision.matched)
+    wanted = decide(computed, principal, resource, name, op).allowed
+    note = None
+    if not decision.matched:
+        note = "no ACL allows it, and the broker denies what no ACL allows"
+        if wanted:
+            note += "; the descriptors grant it: `streammesh access apply` applies them"
+    elif not decision.allowed:
+        note = "a DENY binding refuses it, whatever else allows it"
+    elif not wanted:
+        note = "no descriptor grants it: an ACL made outside StreamMesh, or one to revoke"
+    return Answer(decision.allowed, bindings, note)

@@ -139,13 +139,21 @@ def listener_properties(
 def admin_security(
     security: BrokerSecurity, admin_user: str, password_file: Path, ca: Path | None
 ) -> KafkaSecurity:
-    """The admin's client settings for a broker secured by `security`."""
+    """The admin's client settings for a broker secured by `security`, every field given so
+    that no `STREAMMESH_SASL_*` of the environment mixes in."""
     if security is BrokerSecurity.PLAINTEXT:
-        return KafkaSecurity(security_protocol=SecurityProtocol.PLAINTEXT)
+        return KafkaSecurity(
+            security_protocol=SecurityProtocol.PLAINTEXT,
+            sasl_username=None,
+            sasl_password=None,
+            sasl_password_file=None,
+            ssl_ca_location=None,
+        )
     return KafkaSecurity(
         security_protocol=security.protocol,
         sasl_mechanism=_MECHANISM,
         sasl_username=admin_user,
+        sasl_password=None,
         sasl_password_file=password_file,
         ssl_ca_location=ca,
     )

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from streammesh.access import Acl, Operation, Pattern, Permission, Resource, decide
+from streammesh.access import Acl, Grant, Operation, Pattern, Permission, Resource, decide
+from streammesh.access.check import explain
 
 ME = "User:streammesh.domain.sales"
 TOPIC = Resource.TOPIC
@@ -59,3 +60,37 @@ def test_the_decision_names_the_bindings_it_rests_on() -> None:
     assert decide([allow], ME, TOPIC, "t", R).matched == (allow,)
     assert decide([allow, deny], ME, TOPIC, "t", R).matched == (deny,)
     assert decide([allow], ME, TOPIC, "u", R).matched == ()
+
+
+COMPUTED = {acl("t", R): (Grant("sales.orders.v1", "its owner sales reads it"),)}
+
+
+def test_explain_rests_on_the_broker_and_says_why_from_the_descriptors() -> None:
+    answer = explain([acl("t", R)], COMPUTED, ME, TOPIC, "t", R)
+    assert answer.allowed
+    assert answer.bindings == ((acl("t", R), COMPUTED[acl("t", R)]),)
+    assert answer.note is None
+
+
+def test_explain_names_what_is_missing_or_foreign() -> None:
+    pending = explain([], COMPUTED, ME, TOPIC, "t", R)
+    assert not pending.allowed
+    assert pending.note is not None
+    assert "`streammesh access apply` applies them" in pending.note
+    foreign = explain([acl("u", R)], COMPUTED, ME, TOPIC, "u", R)
+    assert foreign.allowed
+    assert foreign.bindings == ((acl("u", R), ()),)
+    assert foreign.note is not None
+    assert "no descriptor grants it" in foreign.note
+    denied = explain(
+        [acl("t", R), acl("t", R, permission=Permission.DENY)], COMPUTED, ME, TOPIC, "t", R
+    )
+    assert not denied.allowed
+    assert denied.note is not None
+    assert "DENY" in denied.note
+
+
+def test_explain_without_an_authorizer_or_for_a_super_user() -> None:
+    assert explain(None, {}, ME, TOPIC, "t", W).allowed
+    admin = "User:streammesh.admin"
+    assert explain([], {}, admin, TOPIC, "t", W, super_users=[admin]).allowed
