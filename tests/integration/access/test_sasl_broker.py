@@ -52,6 +52,7 @@ def test_a_wrong_password_is_refused(sasl_kafka: SaslKafka) -> None:
         security_protocol=SecurityProtocol.SASL_PLAINTEXT,
         sasl_username=sasl_kafka.admin.sasl_username,
         sasl_password=SecretStr("not-the-password"),
+        sasl_password_file=None,
     )
     errors: list[KafkaError] = []
     config: dict[str, Any] = {**sasl_kafka.config(wrong), "error_cb": errors.append}
