@@ -138,6 +138,8 @@ class Rule:
 
 _READ = (Operation.READ, Operation.DESCRIBE)
 _WRITE = (Operation.WRITE, Operation.DESCRIBE)
+# What `streammesh.sdk.topics.ensure_topics` asks: the topic's configs, then its creation.
+_ENSURE = (Operation.DESCRIBE_CONFIGS, Operation.CREATE)
 
 #: Granted by every product that is not retired.
 PRODUCT_RULES: Final[tuple[Rule, ...]] = (
@@ -151,7 +153,7 @@ PRODUCT_RULES: Final[tuple[Rule, ...]] = (
          "its owner {domain} writes transactions with ids named {domain}.*"),
     Rule(Party.MONITOR, Resource.TOPIC, "{topic}", Pattern.LITERAL, _READ,
          "the quality monitor checks every product topic"),
-    Rule(Party.MONITOR, Resource.TOPIC, "{dlq}", Pattern.LITERAL, (*_WRITE, Operation.CREATE),
+    Rule(Party.MONITOR, Resource.TOPIC, "{dlq}", Pattern.LITERAL, (*_WRITE, *_ENSURE),
          "the quality monitor writes every dead-letter topic and creates a missing one"),
     Rule(Party.REGISTRY, Resource.TOPIC, "{topic}", Pattern.LITERAL, (Operation.DESCRIBE,),
          "the registry names the consumer groups reading a product (impact reports)"),
@@ -166,7 +168,7 @@ INPUT_RULES: Final[tuple[Rule, ...]] = (
 #: Granted whatever the descriptors say: what the platform's services need to run.
 PLATFORM_RULES: Final[tuple[Rule, ...]] = (
     Rule(Party.REGISTRY, Resource.TOPIC, "{registry_topic}", Pattern.LITERAL,
-         (Operation.READ, Operation.WRITE, Operation.DESCRIBE, Operation.CREATE),
+         (Operation.READ, Operation.WRITE, Operation.DESCRIBE, *_ENSURE),
          "the registry alone writes its log, and creates it when it is missing"),
     Rule(Party.REGISTRY, Resource.TRANSACTIONAL_ID, "{registry_topic}", Pattern.PREFIXED,
          _WRITE, "the registry's writer fences the one before with its transactional id"),

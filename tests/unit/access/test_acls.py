@@ -46,6 +46,7 @@ REGISTRY = "User:streammesh.registry"
 MONITOR = "User:streammesh.monitor"
 TOPIC, GROUP, TXN = Resource.TOPIC, Resource.GROUP, Resource.TRANSACTIONAL_ID
 R, W, D, C = Operation.READ, Operation.WRITE, Operation.DESCRIBE, Operation.CREATE
+DC = Operation.DESCRIBE_CONFIGS
 
 RULES = [
     # the owner writes and describes its product topics and dead letters, and reads neither
@@ -54,6 +55,7 @@ RULES = [
     (SALES, TOPIC, "sales.orders.v1.dlq", W, True),
     (SALES, TOPIC, "sales.orders.v1", R, False),
     (SALES, TOPIC, "sales.orders.v1", C, False),
+    (SALES, TOPIC, "sales.orders.v1", DC, False),
     (MARKETING, TOPIC, "marketing.customer_lifetime_value.v1", W, True),
     (MARKETING, TOPIC, "marketing.cltv_by_segment.v1.dlq", W, True),
     # nobody writes another domain's topic or dead letters
@@ -80,6 +82,8 @@ RULES = [
     # the registry alone writes its log
     (REGISTRY, TOPIC, "_streammesh.schemas", W, True),
     (REGISTRY, TOPIC, "_streammesh.schemas", R, True),
+    (REGISTRY, TOPIC, "_streammesh.schemas", DC, True),  # it creates its log when missing
+    (REGISTRY, TOPIC, "_streammesh.schemas", C, True),
     (REGISTRY, TXN, "_streammesh.schemas.writer", W, True),
     (REGISTRY, GROUP, "_streammesh.schemas.leader", R, True),
     (SALES, TOPIC, "_streammesh.schemas", W, False),
@@ -91,6 +95,7 @@ RULES = [
     *((MONITOR, TOPIC, d.topic.name, R, True) for d in MESH),
     *((MONITOR, TOPIC, f"{d.topic.name}.dlq", W, True) for d in MESH),
     *((MONITOR, TOPIC, f"{d.topic.name}.dlq", C, True) for d in MESH),
+    *((MONITOR, TOPIC, f"{d.topic.name}.dlq", DC, True) for d in MESH),
     (MONITOR, TOPIC, "sales.orders.v1", W, False),
     (MONITOR, GROUP, "_streammesh.quality-monitor", R, True),
     (MONITOR, GROUP, "sales.audit", R, False),
