@@ -1,9 +1,12 @@
-"""Settings every StreamMesh client shares: where the mesh's Kafka and registry are."""
+"""Settings every StreamMesh client shares: where the mesh's Kafka and registry are, and how it
+signs in to Kafka (`streammesh.security`)."""
 
 from functools import lru_cache
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streammesh.security import ClientConfig, KafkaSecurity, kafka_client_config
 
 #: Where the local broker (`streammesh broker start`) listens by default.
 LOCAL_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
@@ -32,10 +35,20 @@ class MeshSettings(BaseSettings):
         "(STREAMMESH_REGISTRY_USER_INFO). Unset: anonymous.",
     )
 
+    kafka_security: KafkaSecurity = Field(
+        default_factory=KafkaSecurity,
+        description="How clients sign in to Kafka: STREAMMESH_SECURITY_PROTOCOL, "
+        "STREAMMESH_SASL_* (see streammesh.security).",
+    )
+
     @property
     def kafka_bootstrap_servers(self) -> str:
         """The bootstrap servers to use: the configured cluster or the local broker."""
         return self.bootstrap_servers or LOCAL_BOOTSTRAP_SERVERS
+
+    def kafka_config(self) -> ClientConfig:
+        """confluent-kafka's settings to reach the mesh's Kafka, credentials included."""
+        return kafka_client_config(self.kafka_bootstrap_servers, self.kafka_security)
 
     @property
     def registry_configured(self) -> bool:

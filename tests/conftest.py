@@ -12,7 +12,12 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streammesh.broker.launcher import free_port
-from streammesh.testing.kafka import KafkaUnderTest, kafka_for_tests
+from streammesh.testing.kafka import (
+    KafkaUnderTest,
+    SaslKafka,
+    kafka_for_tests,
+    sasl_kafka_for_tests,
+)
 from streammesh.testing.servers import serve_in_thread
 
 TopicFactory = Callable[..., str]
@@ -22,6 +27,14 @@ TopicFactory = Callable[..., str]
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaUnderTest]:
     """The session's Kafka: started lazily, only when a test needs it, and stopped after."""
     with kafka_for_tests(tmp_path_factory.mktemp("kafka")) as under_test:
+        yield under_test
+
+
+@pytest.fixture(scope="session")
+def sasl_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslKafka]:
+    """A second Kafka, for access-control tests only: SCRAM users and ACLs enforced. Started
+    lazily, only when such a test runs, so the rest of the suite never pays for it."""
+    with sasl_kafka_for_tests(tmp_path_factory.mktemp("sasl-kafka")) as under_test:
         yield under_test
 
 

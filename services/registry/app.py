@@ -183,6 +183,7 @@ async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIt
         applier(state, catalog_state, leadership, render_cache),
         write_timeout=settings.write_timeout_seconds,
         init_timeout=settings.init_timeout_seconds,
+        security=settings.kafka_security,
     )
     registry = Registry(state, KafkaLogWriter(kafka_log, state))
     election: Election | None = None
@@ -200,7 +201,7 @@ async def open_registry(settings: RegistrySettings, app: RegistryApp) -> AsyncIt
             leadership, forwarding, kafka_log.wait_for_position, timeout=leader_wait
         )
         app.state.registry = registry
-        groups = KafkaConsumerGroups(settings.bootstrap_servers)
+        groups = KafkaConsumerGroups(settings.bootstrap_servers, security=settings.kafka_security)
         app.state.catalog = Catalog(catalog_state, registry, kafka_log, groups)
         await kafka_log.start()
         log.info("registry caught up with %s at offset %d", settings.topic, kafka_log.position)

@@ -142,7 +142,7 @@ class Election:
         self._loop = asyncio.get_running_loop()
         self._consumer = Consumer(
             {
-                "bootstrap.servers": self.kafka_log.bootstrap_servers,
+                **self.kafka_log.kafka_config,
                 "group.id": self.group_id,
                 "client.id": f"streammesh-registry {self.leadership.own_url}",
                 "session.timeout.ms": self._session_timeout_ms,

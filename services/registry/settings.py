@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streammesh.security import KafkaSecurity
+
 
 class RegistrySettings(BaseSettings):
     """Each field reads ``STREAMMESH_REGISTRY_<FIELD>``."""
@@ -25,6 +27,11 @@ class RegistrySettings(BaseSettings):
             "bootstrap_servers",
         ),
         description="Kafka of the registry's log (else STREAMMESH_BOOTSTRAP_SERVERS).",
+    )
+    kafka_security: KafkaSecurity = Field(
+        default_factory=KafkaSecurity,
+        description="How the registry signs in to Kafka: STREAMMESH_SECURITY_PROTOCOL, "
+        "STREAMMESH_SASL_* (the registry's user is streammesh.registry).",
     )
     topic: str = Field(
         default="_streammesh.schemas", description="Compacted topic that is the source of truth."

@@ -37,6 +37,7 @@ from confluent_kafka.admin import AdminClient
 from services.registry.errors import NotLeaderError, StoreError, StoreTimeoutError
 from streammesh.sdk.errors import SdkError, TopicsNotReadyError
 from streammesh.sdk.topics import TopicSpec, ensure_topics
+from streammesh.security import KafkaSecurity, kafka_client_config
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,11 @@ class KafkaLog:
         *,
         write_timeout: float = 10.0,
         init_timeout: float = 60.0,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
+        #: Every client of the log connects with this (servers and credentials).
+        self.kafka_config = kafka_client_config(bootstrap_servers, security)
         self.topic = topic
         self._apply = apply
         self._write_timeout = write_timeout
@@ -112,7 +116,7 @@ class KafkaLog:
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._ensure_topic)
         config = {
-            "bootstrap.servers": self.bootstrap_servers,
+            **self.kafka_config,
             # Assigned, not subscribed: every instance reads the whole log.
             "group.id": f"_streammesh.registry.{uuid.uuid4().hex}",
             "enable.auto.commit": False,
@@ -170,7 +174,7 @@ class KafkaLog:
         return int(high)
 
     def _ensure_topic(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        admin = AdminClient(self.kafka_config)
         try:
             admin.list_topics(timeout=10)
         except KafkaException as error:
@@ -287,7 +291,7 @@ class KafkaLog:
         self._wanted = True
         producer = Producer(
             {
-                "bootstrap.servers": self.bootstrap_servers,
+                **self.kafka_config,
                 "transactional.id": self.transactional_id,
                 "acks": "all",
                 "enable.idempotence": True,

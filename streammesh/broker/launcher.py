@@ -26,6 +26,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from streammesh.access.secrets import new_password, write_secret
 from streammesh.broker.errors import (
     USE_EXISTING,
     BrokerError,
@@ -36,7 +37,16 @@ from streammesh.broker.errors import (
     MavenUnreachableError,
     PortInUseError,
 )
+from streammesh.broker.security import (
+    BrokerSecurity,
+    Tls,
+    admin_security,
+    listener_properties,
+    make_tls,
+    scram_format_argument,
+)
 from streammesh.broker.settings import BrokerSettings
+from streammesh.security import KafkaSecurity, kafka_client_config
 
 MIN_JAVA = 17
 _UNREACHABLE = re.compile(
@@ -53,6 +63,7 @@ class BrokerStatus:
     port: int | None
     controller_port: int | None
     state_dir: str
+    security: BrokerSecurity | None = None
 
     @property
     def bootstrap_servers(self) -> str | None:
@@ -100,6 +111,11 @@ class LocalBroker:
         self.config_file = self.state_dir / "server.properties"
         self.log_file = self.logs_dir / "server.log"
         self.stdout_file = self.logs_dir / "stdout.log"
+        #: Denied (and, at DEBUG, allowed) requests, as StandardAuthorizer logs them.
+        self.authorizer_log_file = self.logs_dir / "kafka-authorizer.log"
+        self.secrets_dir = self.state_dir / "secrets"
+        self.admin_password_file = self.secrets_dir / f"{self.settings.admin_user}.password"
+        self.tls_dir = self.state_dir / "tls"
         self._process: subprocess.Popen[bytes] | None = None  # set when this object started it
 
     # -- prerequisites ---------------------------------------------------------------------
@@ -201,6 +217,12 @@ class LocalBroker:
         except (FileNotFoundError, ValueError, KeyError):
             return None
 
+    def _read_security(self) -> BrokerSecurity | None:
+        try:
+            return BrokerSecurity(json.loads(self.ports_file.read_text())["security"])
+        except (FileNotFoundError, ValueError, KeyError):
+            return None
+
     def status(self) -> BrokerStatus:
         pid = self._read_pid()
         ports = self._read_ports()
@@ -210,7 +232,14 @@ class LocalBroker:
             port=ports[0] if ports else None,
             controller_port=ports[1] if ports else None,
             state_dir=str(self.state_dir),
+            security=self._read_security(),
         )
+
+    def admin_security(self) -> KafkaSecurity:
+        """How the platform admin connects to this broker (as it was last started)."""
+        security = self._read_security() or self.settings.security
+        ca = self.tls_dir / "ca.pem" if security is BrokerSecurity.SASL_SSL else None
+        return admin_security(security, self.settings.admin_user, self.admin_password_file, ca)
 
     def _choose_ports(self) -> tuple[int, int]:
         """Configured ports; 0 means a free one, reused on restart so clients keep working."""
@@ -232,17 +261,39 @@ class LocalBroker:
                 )
         return port, cport
 
-    def _write_config(self, port: int, cport: int) -> None:
+    def _admin_password(self) -> str | None:
+        """The admin's password on a SASL broker: made with the storage, kept since. A folder
+        formatted without one has no SCRAM user to sign in with."""
+        if self.settings.security is BrokerSecurity.PLAINTEXT:
+            return None
+        if self.admin_password_file.exists():
+            return self.admin_password_file.read_text(encoding="utf-8").strip()
+        if (self.data_dir / "meta.properties").exists():
+            raise BrokerStartError(
+                f"{self.state_dir} was formatted without SCRAM users, so a "
+                f"{self.settings.security.value} broker cannot start on it: choose a fresh "
+                "STREAMMESH_BROKER_STATE_DIR (or stop and delete this one)."
+            )
+        password = new_password()
+        write_secret(self.admin_password_file, password)
+        return password
+
+    def _write_config(self, port: int, cport: int, password: str | None, tls: Tls | None) -> None:
         host = self.settings.host
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{host}:{cport}",
-            "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
-            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            **listener_properties(
+                self.settings.security,
+                host=host,
+                port=port,
+                controller_port=cport,
+                admin_user=self.settings.admin_user,
+                admin_password=password,
+                tls=tls,
+            ),
             "log.dirs": str(self.data_dir),
             "num.partitions": "1",
             "default.replication.factor": "1",
@@ -258,8 +309,13 @@ class LocalBroker:
             "group.initial.rebalance.delay.ms": "0",
             "auto.create.topics.enable": str(self.settings.auto_create_topics).lower(),
         }
-        self.config_file.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-        self.ports_file.write_text(json.dumps({"port": port, "controller_port": cport}))
+        # It holds the admin's password on a SASL broker.
+        write_secret(self.config_file, "".join(f"{k}={v}\n" for k, v in props.items()))
+        self.ports_file.write_text(
+            json.dumps(
+                {"port": port, "controller_port": cport, "security": self.settings.security.value}
+            )
+        )
 
     def _java_cmd(self, java: str, main: str, *args: str) -> list[str]:
         log4j = resources.files("streammesh.broker").joinpath("log4j2.properties")
@@ -277,10 +333,13 @@ class LocalBroker:
             *args,
         ]
 
-    def _format_storage(self, java: str) -> None:
+    def _format_storage(self, java: str, password: str | None) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        scram = []
+        if password is not None:
+            scram = ["--add-scram", scram_format_argument(self.settings.admin_user, password)]
         cmd = self._java_cmd(
             java,
             "kafka.tools.StorageTool",
@@ -289,6 +348,7 @@ class LocalBroker:
             new_cluster_id(),
             "-c",
             str(self.config_file),
+            *scram,
         )
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
         if proc.returncode != 0:
@@ -306,8 +366,12 @@ class LocalBroker:
         for folder in (self.state_dir, self.logs_dir, self.data_dir):
             folder.mkdir(parents=True, exist_ok=True)
         port, cport = self._choose_ports()
-        self._write_config(port, cport)
-        self._format_storage(java)
+        password = self._admin_password()
+        tls = None
+        if self.settings.security is BrokerSecurity.SASL_SSL:
+            tls = make_tls(self.tls_dir, java, self.settings.host)
+        self._write_config(port, cport, password, tls)
+        self._format_storage(java, password)
         with self.stdout_file.open("ab") as out:
             proc = subprocess.Popen(
                 self._java_cmd(java, "kafka.Kafka", str(self.config_file)),
@@ -331,7 +395,7 @@ class LocalBroker:
         deadline = time.monotonic() + self.settings.start_timeout_seconds
         admin = AdminClient(
             {
-                "bootstrap.servers": f"{self.settings.host}:{port}",
+                **kafka_client_config(f"{self.settings.host}:{port}", self.admin_security()),
                 "socket.connection.setup.timeout.ms": 1000,
                 "reconnect.backoff.max.ms": 200,
             },

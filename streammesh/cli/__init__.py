@@ -2,6 +2,7 @@
 
 import typer
 
+from streammesh.cli.access import access_app
 from streammesh.cli.broker import broker_app
 from streammesh.cli.demo import demo
 from streammesh.cli.product import product_app
@@ -20,6 +21,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(registry_app, name="registry")
 app.add_typer(slo_app, name="slo")
 app.add_typer(product_app, name="product")
+app.add_typer(access_app, name="access")
 app.command()(publish)
 app.command()(tail)
 app.command()(demo)

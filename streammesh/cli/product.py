@@ -15,6 +15,10 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.tree import Tree
 
+from streammesh.access.kafka import apply_acl_diff
+from streammesh.access.plan import AccessPlan, plan_acls
+from streammesh.access.settings import AccessSettings
+from streammesh.cli.access import mesh_of, show_access
 from streammesh.cli.common import (
     collect_descriptor_files,
     console,
@@ -275,10 +279,13 @@ def apply(
     output: OutputFormat = OutputOption,
     root: RootOption = None,
 ) -> None:
-    """Create or update topics, register schemas and descriptors; idempotent.
+    """Create or update topics, register schemas and descriptors, and bring the ACLs in line
+    with the mesh's descriptors; idempotent.
 
     Products are applied inputs first. Nothing is applied when a descriptor breaks a policy
-    or asks for an unsafe topic change (shrinking partitions, delete <-> compact).
+    or asks for an unsafe topic change (shrinking partitions, delete <-> compact). ACLs are
+    computed from every product of the catalog, these descriptors in place of their copies
+    (skipped, with a note, on a broker without an authorizer).
     """
     files = collect_descriptor_files(paths)
     if not files:
@@ -311,9 +318,10 @@ def apply(
         except ValueError as exc:
             fail(str(exc))
         plans = [(by_ref[d.ref], _plan(mesh, by_ref[d.ref], grow_partitions)) for d in ordered]
+        access = plan_acls(mesh.admin, mesh_of(mesh, ordered), AccessSettings().platform())
         refused = [line for _, plan in plans for line in plan.topics.refusals]
         if dry_run or refused:
-            _show_plans([plan for _, plan in plans], output, dry_run=True)
+            _show_plans([plan for _, plan in plans], access, output, dry_run=True)
             if refused:
                 fail("unsafe topic changes refused: nothing was applied")
             return
@@ -324,12 +332,22 @@ def apply(
                 if not plan.empty:
                     _execute(mesh, product, plan)
                 bar.advance(task)
-        _show_plans([plan for _, plan in plans], output, dry_run=False)
+        if access.diff is not None:
+            apply_acl_diff(mesh.admin, access.diff)
+        _show_plans([plan for _, plan in plans], access, output, dry_run=False)
 
 
-def _show_plans(plans: list[ProductPlan], output: OutputFormat, *, dry_run: bool) -> None:
+def _show_plans(
+    plans: list[ProductPlan], access: AccessPlan, output: OutputFormat, *, dry_run: bool
+) -> None:
     if output is OutputFormat.json:
-        emit_json({"dryRun": dry_run, "products": [p.as_json() for p in plans]})
+        emit_json(
+            {
+                "dryRun": dry_run,
+                "products": [p.as_json() for p in plans],
+                "access": access.as_json(),
+            }
+        )
         return
     verb = "would" if dry_run else "did"
     for plan in plans:
@@ -343,6 +361,7 @@ def _show_plans(plans: list[ProductPlan], output: OutputFormat, *, dry_run: bool
             console.print(f"[cyan]{plan.ref}[/]: {verb}")
             for line in plan.lines():
                 console.print(f"  - {escape(line)}")
+    show_access(access, dry_run=dry_run)
     changed = sum(not p.empty for p in plans)
     if dry_run:
         console.print(f"dry run: {changed} of {len(plans)} products would change; nothing changed")

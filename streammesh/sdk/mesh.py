@@ -79,7 +79,7 @@ class Mesh:
     @property
     def admin(self) -> AdminClient:
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+            self._admin = AdminClient(self.settings.kafka_config())
         return self._admin
 
     # --- products
@@ -107,9 +107,7 @@ class Mesh:
             value = self.registry.get_latest_version(info.value_subject)
         except SchemaRegistryError as exc:
             raise CatalogError(f"{info.value_subject}: {exc}") from exc
-        producer = Producer(
-            {**PRODUCER_DEFAULTS, **(config or {}), "bootstrap.servers": self.bootstrap_servers}
-        )
+        producer = Producer({**PRODUCER_DEFAULTS, **(config or {}), **self.settings.kafka_config()})
         return ProductProducer(
             info,
             producer,
@@ -134,7 +132,7 @@ class Mesh:
         that never commits), as a `tail` does."""
         info = self.product(product, major)
         conf: dict[str, Any] = {
-            "bootstrap.servers": self.bootstrap_servers,
+            **self.settings.kafka_config(),
             "group.id": group or f"streammesh-reader-{uuid.uuid4().hex[:12]}",
             "auto.offset.reset": "earliest" if from_beginning else "latest",
             "enable.partition.eof": True,

@@ -1,7 +1,9 @@
 """Pick the Kafka a test session runs against: an existing cluster, a container, or our broker.
 
 Order: ``STREAMMESH_BOOTSTRAP_SERVERS`` when set; testcontainers' Kafka when a Docker engine
-answers; otherwise the project's own local broker in a throwaway state folder.
+answers; otherwise the project's own local broker in a throwaway state folder. Tests of access
+control get a broker of their own that authenticates (SCRAM) and authorizes (ACLs): always the
+project's launcher, whose admin credentials the tests know.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streammesh.broker import BrokerSettings, LocalBroker
+from streammesh.broker.security import BrokerSecurity
+from streammesh.security import ClientConfig, KafkaSecurity, kafka_client_config
 
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"  # pinned: tests never float on "latest"
 
@@ -62,5 +66,32 @@ def kafka_for_tests(state_dir: Path) -> Iterator[KafkaUnderTest]:
     try:
         assert status.bootstrap_servers is not None
         yield KafkaUnderTest(status.bootstrap_servers, "local", broker)
+    finally:
+        broker.stop()
+
+
+@dataclass(frozen=True)
+class SaslKafka:
+    """A broker with SCRAM-SHA-512 and StandardAuthorizer, and its super user's settings."""
+
+    bootstrap_servers: str
+    admin: KafkaSecurity
+    broker: LocalBroker
+
+    def config(self, security: KafkaSecurity | None = None) -> ClientConfig:
+        """confluent-kafka's settings to reach it as `security` (default: the admin)."""
+        return kafka_client_config(self.bootstrap_servers, security or self.admin)
+
+
+@contextlib.contextmanager
+def sasl_kafka_for_tests(state_dir: Path) -> Iterator[SaslKafka]:
+    settings = BrokerSettings(
+        port=0, controller_port=0, state_dir=state_dir, security=BrokerSecurity.SASL_PLAINTEXT
+    )
+    broker = LocalBroker(settings)
+    status = broker.start()
+    try:
+        assert status.bootstrap_servers is not None
+        yield SaslKafka(status.bootstrap_servers, broker.admin_security(), broker)
     finally:
         broker.stop()

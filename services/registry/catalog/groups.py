@@ -7,12 +7,16 @@ import asyncio
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
 from confluent_kafka.admin import AdminClient
 
+from streammesh.security import KafkaSecurity, kafka_client_config
+
 
 class KafkaConsumerGroups:
     """Asks Kafka for the groups with committed offsets on a topic."""
 
-    def __init__(self, bootstrap_servers: str, timeout: float = 10.0) -> None:
-        self._admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    def __init__(
+        self, bootstrap_servers: str, timeout: float = 10.0, security: KafkaSecurity | None = None
+    ) -> None:
+        self._admin = AdminClient(kafka_client_config(bootstrap_servers, security))
         self._timeout = timeout
 
     async def reading(self, topic: str) -> list[str]:

@@ -100,7 +100,7 @@ def test_free_ports_are_reused_on_restart(tmp_path: Path) -> None:
     target = broker(tmp_path, port=0, controller_port=0)
     target.state_dir.mkdir(parents=True)
     first = target._choose_ports()
-    target._write_config(*first)
+    target._write_config(*first, None, None)
     assert target._choose_ports() == first
     properties = target.config_file.read_text()
     assert f"listeners=PLAINTEXT://127.0.0.1:{first[0]},CONTROLLER://127.0.0.1:{first[1]}" in (

@@ -20,6 +20,7 @@ def test_status_of_a_stopped_broker_exits_3_with_json(tmp_path: Path) -> None:
         "port": None,
         "controller_port": None,
         "state_dir": str(tmp_path),
+        "security": None,
         "bootstrap_servers": None,
     }
 
