@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 from fastapi import APIRouter, FastAPI
@@ -261,26 +262,34 @@ def cases() -> list[Case]:
 
 @contextlib.contextmanager
 def process(cmd: list[str], env: dict[str, str], health: str) -> Iterator[None]:
-    proc = subprocess.Popen(
-        cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{cmd} exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(health, timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{cmd} did not become healthy")
-            time.sleep(0.1)
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    # Logs go to a file, not a pipe: an unread pipe that fills up would stall the server.
+    with tempfile.TemporaryFile() as logs:
+        proc = subprocess.Popen(
+            cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=logs
+        )
+        try:
+            wait_healthy(proc, cmd, health, logs)
+            yield
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def wait_healthy(
+    proc: subprocess.Popen[bytes], cmd: list[str], health: str, logs: IO[bytes]
+) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            logs.seek(0)
+            tail = logs.read()[-4000:].decode(errors="replace")
+            raise RuntimeError(f"{cmd} exited ({proc.returncode}): {tail}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(health, timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{cmd} did not become healthy")
+        time.sleep(0.1)
 
 
 async def preload(base: str, count: int) -> None:
