@@ -18,6 +18,7 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -49,6 +50,15 @@ TOPIC_CONFIG = {
     # Every write must reach the log before it is acknowledged to a client.
     "min.insync.replicas": "1",
 }
+#: Errors of a partition whose leader is being elected or moved: worth asking again.
+_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._TIMED_OUT,
+    }
+)
 #: Entries one transaction carries at most; more wait for the next one.
 MAX_BATCH_ENTRIES = 1000
 
@@ -168,10 +178,22 @@ class KafkaLog:
         Asked through a consumer of its own: the reader's blocks such queries while its
         thread polls."""
         assert self._offsets is not None
-        _low, high = await asyncio.to_thread(
-            self._offsets.get_watermark_offsets, KafkaPartition(self.topic, 0), 10.0, False
-        )
-        return int(high)
+        deadline = time.monotonic() + self._init_timeout
+        while True:
+            try:
+                _low, high = await asyncio.to_thread(
+                    self._offsets.get_watermark_offsets, KafkaPartition(self.topic, 0), 10.0, False
+                )
+                return int(high)
+            except KafkaException as error:
+                # A topic just created, or a leader moving: asked again until it settles.
+                if not error.args[0].retriable() and error.args[0].code() not in _MOVING:
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreTimeoutError(
+                        f"The end of {self.topic} is unknown: {error}"
+                    ) from error
+                await asyncio.sleep(0.2)
 
     def _ensure_topic(self) -> None:
         admin = AdminClient(self.kafka_config)

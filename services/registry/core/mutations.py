@@ -103,6 +103,9 @@ class InMemoryLogWriter:
 
 
 T = TypeVar("T")
+#: A schema text longer than this is parsed and checked off the event loop: the thread hop
+#: costs more than planning a schema of ordinary size.
+HEAVY_SCHEMA_CHARS = 64 * 1024
 Plan = Callable[[RegistryState], tuple[Sequence[Record], T]]
 
 
@@ -128,9 +131,12 @@ class Mutations:
         self._new_guid = new_guid
         self._lock = asyncio.Lock()
 
-    async def _commit(self, plan: Plan[T], doing: str) -> T:
+    async def _commit(self, plan: Plan[T], doing: str, *, heavy: bool = False) -> T:
         """Plan against the writable state under the lock, then wait for the records to be
-        applied; a failure of the log itself is Confluent's store error."""
+        applied; a failure of the log itself is Confluent's store error.
+
+        A ``heavy`` plan (a very large schema to parse and check) runs in a thread, so the
+        event loop keeps answering reads meanwhile; the lock keeps the writable state still."""
         async with self._lock:
             try:
                 state = await self._writer.writable_state()
@@ -139,7 +145,7 @@ class Mutations:
             except Exception as exc:  # any failure of the backing log is 50001, never a 500
                 log.exception("the registry log failed before %s", doing)
                 raise StoreError(f"Error while {doing} in the backend Kafka store") from exc
-            records, result = plan(state)
+            records, result = await asyncio.to_thread(plan, state) if heavy else plan(state)
             if not records:
                 return result
             try:
@@ -237,7 +243,8 @@ class Mutations:
             ]
             return [SchemaRecord(subject, new_version, value), *stale], (schema_id, plan.content)
 
-        schema_id, content = await self._commit(plan, "registering the schema")
+        heavy = len(schema) > HEAVY_SCHEMA_CHARS
+        schema_id, content = await self._commit(plan, "registering the schema", heavy=heavy)
         if content is not None and self.state.bound_content(schema_id) != content:
             # Another writer bound the id first and applying refused ours: say so rather
             # than hand out an id that names another schema.

@@ -1,9 +1,12 @@
 """The façade behaves as Confluent does: ids, versions, deletes, references, modes, configs."""
 
+import asyncio
+import json
 from collections.abc import Awaitable, Sequence
 
 import pytest
 
+from services.registry.core.mutations import HEAVY_SCHEMA_CHARS, InMemoryLogWriter
 from services.registry.core.records import Record
 from services.registry.core.registry import Registry, page
 from services.registry.core.schema import parse_schema
@@ -439,3 +442,42 @@ def test_a_rule_too_expensive_to_evaluate_is_refused_as_an_invalid_schema(
 def test_a_rule_that_does_not_parse_is_left_to_the_clients(registry: Registry) -> None:
     broken = RuleSet(domain_rules=[rule("broken", "message.name >")])
     run(registry.register("users", USER_V1, rule_set=broken))
+
+
+# --- very large schemas
+
+
+def test_a_very_large_schema_is_planned_off_the_event_loop() -> None:
+    """Parsing and checking a huge schema must not freeze every other request of the worker."""
+    state = RegistryState()
+    registry = Registry(state, InMemoryLogWriter(state))
+
+    def big(fields: int) -> str:
+        declared = [{"name": f"f{n}", "type": "long", "default": 0} for n in range(fields)]
+        return json.dumps({"type": "record", "name": "Big", "fields": declared})
+
+    first, second = big(3000), big(3001)
+    assert len(first) > HEAVY_SCHEMA_CHARS
+
+    async def main() -> tuple[int, int]:
+        await registry.register("big", first)
+        ticks = 0
+        done = asyncio.Event()
+
+        async def tick() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        ticks = 0
+        registered = await registry.register("big", second)
+        done.set()
+        await ticker
+        return registered.id, ticks
+
+    schema_id, ticks = asyncio.run(main())
+    assert schema_id == 2
+    assert ticks > 10  # the loop kept turning while the second version was checked
