@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from services.registry.api.wire import RegistryJSONResponse
 from services.registry.errors import ErrorCode, RegistryError
 
 log = logging.getLogger(__name__)
+_METHOD_ORDER: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _render(status: int, error_code: int, message: str) -> RegistryJSONResponse:
@@ -28,11 +31,24 @@ async def _registry_error(_: Request, error: Exception) -> RegistryJSONResponse:
     return render_error(error)
 
 
-async def _http_error(_: Request, error: Exception) -> RegistryJSONResponse:
+async def _http_error(request: Request, error: Exception) -> RegistryJSONResponse:
     # Unknown routes and methods, phrased as Jersey phrases them for Confluent.
     assert isinstance(error, HTTPException)
     phrase = HTTPStatus(error.status_code).phrase
-    return _render(error.status_code, error.status_code, f"HTTP {error.status_code} {phrase}")
+    response = _render(error.status_code, error.status_code, f"HTTP {error.status_code} {phrase}")
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers: Starlette names only its first route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods, key=_METHOD_ORDER.index))
 
 
 async def _validation_error(_: Request, error: Exception) -> RegistryJSONResponse:
