@@ -1,8 +1,8 @@
 """Registry entities, shaped as Confluent's JSON (``WireModel``); render with exclude_none."""
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
-from streammesh.models import WireModel
+from streammesh.models import JsonInt, WireModel
 
 
 class _Entity(WireModel):
@@ -13,7 +13,7 @@ class _Entity(WireModel):
 class SchemaReference(_Entity):
     name: str
     subject: str
-    version: int
+    version: JsonInt
 
 
 class Rule(_Entity):
@@ -78,15 +78,16 @@ class SchemaVersion(_Entity):
 
 class Config(_Entity):
     compatibility_level: str | None = None
-    normalize: bool | None = None
+    # Strict here and in requests: 0 or "yes" is refused, as the documented boolean says.
+    normalize: StrictBool | None = None
     compatibility_group: str | None = None
     default_metadata: Metadata | None = None
     override_metadata: Metadata | None = None
     default_rule_set: RuleSet | None = None
     override_rule_set: RuleSet | None = None
     alias: str | None = None
-    validate_fields: bool | None = None
-    validate_rules: bool | None = None
+    validate_fields: StrictBool | None = None
+    validate_rules: StrictBool | None = None
 
 
 class Mode(_Entity):

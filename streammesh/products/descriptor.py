@@ -12,10 +12,12 @@ import re
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Self
+from typing import Annotated, Any, Literal, NamedTuple, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
+
+from streammesh.models import INTEGER_ONLY
 
 #: Where the published JSON Schema of the descriptor lives, relative to the repository root.
 JSON_SCHEMA_PATH = Path("schemas/descriptor.schema.json")
@@ -107,6 +109,10 @@ class OnFailure(StrEnum):
     NONE = "NONE"
 
 
+# A positive JSON integer: not true, which lax pydantic reads as 1.
+Count = Annotated[PositiveInt, INTEGER_ONLY]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         frozen=True,
@@ -144,7 +150,7 @@ class Topic(_Model):
 
     name: str
     """Topic name, `<domain>.<product>.v<major>`."""
-    partitions: PositiveInt
+    partitions: Count
     """Number of partitions."""
     cleanup_policy: CleanupPolicy = CleanupPolicy.DELETE
     """`delete` (an event stream) or `compact` (latest value per key)."""
@@ -209,6 +215,16 @@ class QualityRule(_Model):
     CEL_FIELD rule over `value` (also `name`, `fullName`, `typeName`, `tags`, `message`).
     """
 
+    # `_one_target` below, said to editors and API clients too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["field", "tags"],
+                "properties": {"field": {"type": "string"}, "tags": {"minItems": 1}},
+            }
+        }
+    )
+
     name: str
     """Rule name, snake_case, unique within the product."""
     description: str | None = None
@@ -229,7 +245,7 @@ class QualityRule(_Model):
     """ERROR, DLQ (to `<topic>.dlq`) or NONE."""
     params: dict[str, str] = Field(default_factory=dict)
     """Extra Confluent rule parameters."""
-    disabled: bool = False
+    disabled: StrictBool = False
     """Keep the rule declared but do not run it."""
 
     @model_validator(mode="after")
@@ -259,7 +275,7 @@ class Descriptor(_Model):
     """Owning domain, lowercase snake_case (ODCS `domain`)."""
     name: str
     """Product name, lowercase snake_case, unique within the domain."""
-    major: PositiveInt
+    major: Count
     """Major version: a breaking change to the contract means a new major and a new topic."""
     status: Status
     """Lifecycle status (ODCS `status`)."""

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
+from streammesh.models import JsonInt
 from streammesh.products.catalog import CatalogBody, DataProductPublic, StoredProduct
 from streammesh.products.descriptor import Descriptor, Status
 
@@ -52,7 +53,7 @@ class LineageGraph(CatalogBody):
 
 class ImpactRequest(CatalogBody):
     schema_: str = Field(alias="schema")
-    major: int | None = None
+    major: JsonInt | None = None
 
 
 class ImpactReport(CatalogBody):
@@ -69,8 +70,8 @@ class DeprecateRequest(CatalogBody):
     sunset: date
     successor: str
     note: str | None = None
-    major: int | None = None
+    major: JsonInt | None = None
 
 
 class RetireRequest(CatalogBody):
-    major: int | None = None
+    major: JsonInt | None = None
