@@ -34,7 +34,6 @@ from services.registry.errors import (
     PolicyViolationError,
     ProductNotFoundError,
     SubjectNotFoundError,
-    UnprocessableEntityError,
 )
 from services.registry.models import Config, Metadata, RuleSet
 from streammesh.products.contract import compile_contract
@@ -201,8 +200,9 @@ class Catalog:
     async def upsert(self, domain: str, name: str, body: DataProductCreate) -> DataProductPublic:
         d = body.descriptor
         if (d.domain, d.name) != (domain, name):
-            raise UnprocessableEntityError(
-                f"The descriptor is {d.domain}.{d.name}, but the request is for {domain}.{name}"
+            raise PolicyViolationError(
+                f"{domain}.{name}",
+                [f"the descriptor is {d.domain}.{d.name}, but the request is for {domain}.{name}"],
             )
         async with self._lock:
             warnings = self._govern(d, _request_loader(body))
