@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
 from services.registry.api.deps import KafkaLogDep, Page, RegistryDep
 
 router = APIRouter()
+
+
+class Health(BaseModel):
+    status: Literal["UP", "STARTING"]
+    log_position: int
 
 
 @router.get("/")
@@ -24,10 +32,10 @@ async def schema_types(registry: RegistryDep) -> list[str]:
     return registry.schema_types()
 
 
-@router.get("/health")
-async def health(kafka_log: KafkaLogDep, response: Response) -> dict[str, object]:
+@router.get("/health", responses={503: {"model": Health, "description": "Still replaying the log"}})
+async def health(kafka_log: KafkaLogDep, response: Response) -> Health:
     """Ready means the state has caught up with the log (503 until then)."""
     ready = kafka_log.caught_up
     if not ready:
         response.status_code = 503
-    return {"status": "UP" if ready else "STARTING", "log_position": kafka_log.position}
+    return Health(status="UP" if ready else "STARTING", log_position=kafka_log.position)
