@@ -15,7 +15,7 @@ from services.registry.api.wire import RegistryJSONResponse
 from services.registry.errors import ErrorCode, RegistryError
 
 log = logging.getLogger(__name__)
-_METHOD_ORDER: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _render(status: int, error_code: int, message: str) -> RegistryJSONResponse:
@@ -43,12 +43,14 @@ async def _http_error(request: Request, error: Exception) -> RegistryJSONRespons
 
 def allowed_methods(request: Request) -> str:
     """Every method the request's path answers: Starlette names only its first route's."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods, key=_METHOD_ORDER.index))
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
 
 
 async def _validation_error(_: Request, error: Exception) -> RegistryJSONResponse:
