@@ -1,8 +1,12 @@
 """Registry entities, shaped as Confluent's JSON (``WireModel``); render with exclude_none."""
 
-from pydantic import ConfigDict, Field, StrictBool
+from typing import Annotated, Final
+
+from pydantic import ConfigDict, Field, StrictBool, WithJsonSchema
 
 from streammesh.models import JsonInt, WireModel
+
+MAX_INT: Final = 2**31 - 1  # Confluent's ids and versions are Java ints
 
 
 class _Entity(WireModel):
@@ -13,7 +17,13 @@ class _Entity(WireModel):
 class SchemaReference(_Entity):
     name: str
     subject: str
-    version: JsonInt
+    # 1 to 2^31-1, or -1 for the latest (pinned when registered); 42201 otherwise.
+    version: Annotated[
+        JsonInt,
+        WithJsonSchema(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_INT}, {"const": -1}]}
+        ),
+    ]
 
 
 class Rule(_Entity):

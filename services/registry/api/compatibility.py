@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from services.registry.api.deps import Normalize, RegistryDep, Subject, VersionPath, flag
 from services.registry.api.openapi import SCHEMA_CHECK, answers
-from services.registry.api.subjects import SchemaRequest, version_param
+from services.registry.api.subjects import SchemaBody, version_param
 from services.registry.api.wire import RegistryRoute
 from services.registry.core.registry import Registry, Version
 from services.registry.errors import InvalidSchemaError
@@ -22,7 +22,7 @@ async def check_version(
     registry: RegistryDep,
     subject: Subject,
     version: VersionPath,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: Normalize,
     verbose: str | None = None,
 ) -> CompatibilityCheck:
@@ -33,7 +33,7 @@ async def check_version(
 async def check_all(
     registry: RegistryDep,
     subject: Subject,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: Normalize,
     verbose: str | None = None,
 ) -> CompatibilityCheck:
@@ -44,7 +44,7 @@ def _check(
     registry: Registry,
     subject: str,
     version: Version | None,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: bool,
     verbose: str | None,
 ) -> CompatibilityCheck:

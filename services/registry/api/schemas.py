@@ -35,7 +35,8 @@ async def list_schemas(
     openapi_extra={
         "parameters": [
             {"name": "subject", "in": "query", "schema": {"type": "string"}},
-            {"name": "fetchMaxId", "in": "query", "schema": {"type": "boolean"}},
+            # A flag, as every flag: "true", "True", "1" or "" mean true, anything else false.
+            {"name": "fetchMaxId", "in": "query", "schema": {"type": "string"}},
         ]
     },
 )

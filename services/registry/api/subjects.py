@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import ConfigDict, Field, JsonValue
+from pydantic import ConfigDict, Field, JsonValue, WithJsonSchema
 
 from services.registry.api.deps import (
     Deleted,
@@ -36,6 +36,7 @@ from services.registry.errors import (
     SubjectNotFoundError,
 )
 from services.registry.models import (
+    MAX_INT,
     Metadata,
     RuleSet,
     SchemaId,
@@ -54,8 +55,17 @@ EXAMPLE: dict[str, JsonValue] = {
 }
 
 
-class SchemaRequest(WireModel):
-    """The body of register, lookup and compatibility requests; unknown fields are ignored."""
+EXPLICIT_ID: dict[str, JsonValue] = {
+    "anyOf": [
+        {"type": "integer", "maximum": -1},
+        {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+        {"type": "null"},
+    ]
+}
+
+
+class SchemaBody(WireModel):
+    """The body of lookup and compatibility requests; unknown fields are ignored."""
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [EXAMPLE]})
 
@@ -64,7 +74,14 @@ class SchemaRequest(WireModel):
     references: list[SchemaReference] = Field(default_factory=list)
     metadata: Metadata | None = None
     rule_set: RuleSet | None = None
-    id: JsonInt | None = None
+
+
+class SchemaRequest(SchemaBody):
+    """The body of a registration: what it reads besides, the type and explicit ids."""
+
+    schema_type: Annotated[str | None, WithJsonSchema({"enum": ["AVRO", None]})] = None
+    # Below 1 "none", 0 and past 2^31-1 refused (42201); explicit ids are the IMPORT mode's.
+    id: Annotated[JsonInt | None, WithJsonSchema(EXPLICIT_ID)] = None
     version: JsonInt | None = None
 
 
@@ -99,7 +116,7 @@ async def list_subjects(
 async def lookup(
     registry: RegistryDep,
     subject: Subject,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: Normalize,
     deleted: Deleted,
 ) -> SchemaVersion:
