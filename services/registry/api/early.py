@@ -155,8 +155,10 @@ class EarlyAnswers:
 
         def render() -> BaseModel:
             if not register:
-                query = SchemaBody.model_validate(orjson.loads(request))
-                return registry.lookup(subject, query.schema_, query.references, normalize, deleted)
+                looked_up = SchemaBody.model_validate(orjson.loads(request))
+                return registry.lookup(
+                    subject, looked_up.schema_, looked_up.references, normalize, deleted
+                )
             body = SchemaRequest.model_validate(orjson.loads(request))
             if body.id is not None or body.version is not None:
                 raise _NotAnsweredError  # explicit ids and versions are the IMPORT mode's, and rare
