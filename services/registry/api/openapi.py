@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, Field, JsonValue, WithJsonSchema
 
 from services.registry.api.forward import is_write
 from services.registry.api.wire import SUPPORTED
@@ -34,12 +34,12 @@ from services.registry.errors import (
     VersionNotSoftDeletedError,
     VersionSoftDeletedError,
 )
+from services.registry.models import MAX_INT
 
 Responses = dict[int | str, dict[str, Any]]
 JsonSchema = dict[str, Any]
 
 _CODES: Final = "x-error-codes"  # a route's own codes per status, until the document is built
-_MAX_INT: Final = 2**31 - 1
 _OPERATIONS: Final = ("get", "put", "post", "delete", "patch")
 # Open to anonymous reads, as api/auth.py lets them through.
 _OPEN: Final = frozenset({("get", "/health")})
@@ -67,12 +67,34 @@ def answers(*errors: type[RegistryError]) -> Responses:
 VERSION: Final[JsonSchema] = {
     "title": "Version",
     "anyOf": [
-        {"type": "integer", "minimum": 1, "maximum": _MAX_INT},
+        {"type": "integer", "minimum": 1, "maximum": MAX_INT},
         {"type": "integer", "enum": [-1]},
         {"type": "string", "enum": ["latest"]},
     ],
 }
 
+
+# A registration's explicit id: under 1 none is given, 0 and past 2^31-1 are refused (42201).
+EXPLICIT_ID: Final = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "integer", "maximum": -1},
+            {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+            {"type": "null"},
+        ]
+    }
+)
+# The one schema type this registry registers (42201 for another).
+REGISTERED_TYPE: Final = WithJsonSchema({"enum": ["AVRO", None]})
+# A schema's text must parse as Avro, which a JSON Schema cannot say: an example shows one.
+SCHEMA_EXAMPLES: Final[dict[str, JsonValue]] = {
+    "examples": [
+        {
+            "schema": '{"type":"record","name":"Order","namespace":"sales",'
+            '"fields":[{"name":"id","type":"string"}]}'
+        }
+    ]
+}
 
 # The errors of routes that share them.
 VERSION_LOOKUP: Final = answers(SubjectNotFoundError, VersionNotFoundError, InvalidVersionError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import ConfigDict, Field
 
 from services.registry.api.deps import (
     Deleted,
@@ -21,8 +21,11 @@ from services.registry.api.deps import (
 )
 from services.registry.api.forward import scope_target
 from services.registry.api.openapi import (
+    EXPLICIT_ID,
     RAW_SCHEMA,
     REGISTER,
+    REGISTERED_TYPE,
+    SCHEMA_EXAMPLES,
     SUBJECT_DELETE,
     VERSION_DELETE,
     VERSION_LOOKUP,
@@ -36,7 +39,6 @@ from services.registry.errors import (
     SubjectNotFoundError,
 )
 from services.registry.models import (
-    MAX_INT,
     Metadata,
     RuleSet,
     SchemaId,
@@ -48,26 +50,10 @@ from streammesh.models import JsonInt, WireModel
 router = APIRouter(prefix="/subjects", tags=["subjects"], route_class=RegistryRoute)
 
 
-# A schema's text must parse as Avro, which a JSON Schema cannot say: an example shows one.
-EXAMPLE: dict[str, JsonValue] = {
-    "schema": '{"type":"record","name":"Order","namespace":"sales",'
-    '"fields":[{"name":"id","type":"string"}]}'
-}
-
-
-EXPLICIT_ID: dict[str, JsonValue] = {
-    "anyOf": [
-        {"type": "integer", "maximum": -1},
-        {"type": "integer", "minimum": 1, "maximum": MAX_INT},
-        {"type": "null"},
-    ]
-}
-
-
 class SchemaBody(WireModel):
     """The body of lookup and compatibility requests; unknown fields are ignored."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(extra="ignore", json_schema_extra=SCHEMA_EXAMPLES)
 
     schema_: str = Field(alias="schema")  # "schema" would shadow BaseModel.schema
     schema_type: str | None = None
@@ -77,11 +63,11 @@ class SchemaBody(WireModel):
 
 
 class SchemaRequest(SchemaBody):
-    """The body of a registration: what it reads besides, the type and explicit ids."""
+    """The body of a registration: the schema's type is checked, explicit ids and versions
+    are the IMPORT mode's."""
 
-    schema_type: Annotated[str | None, WithJsonSchema({"enum": ["AVRO", None]})] = None
-    # Below 1 "none", 0 and past 2^31-1 refused (42201); explicit ids are the IMPORT mode's.
-    id: Annotated[JsonInt | None, WithJsonSchema(EXPLICIT_ID)] = None
+    schema_type: Annotated[str | None, REGISTERED_TYPE] = None
+    id: Annotated[JsonInt | None, EXPLICIT_ID] = None
     version: JsonInt | None = None
 
 
