@@ -29,6 +29,7 @@ from services.registry.api.early import EarlyAnswers
 from services.registry.api.forward import Forwarder, LeaderMiddleware
 from services.registry.api.handlers import install_error_handlers
 from services.registry.api.limits import BodyLimit
+from services.registry.api.openapi import install_openapi
 from services.registry.api.wire import RegistryJSONResponse, WireMiddleware
 from services.registry.catalog.groups import KafkaConsumerGroups
 from services.registry.catalog.records import PRODUCT
@@ -141,6 +142,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     )
     app.body_limit = BodyLimit(settings.max_body_bytes)
     install_error_handlers(app)
+    install_openapi(app, auth=settings.auth_enabled)
     for module in (
         root_api,
         schemas_api,

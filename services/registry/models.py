@@ -1,8 +1,12 @@
 """Registry entities, shaped as Confluent's JSON (``WireModel``); render with exclude_none."""
 
-from pydantic import ConfigDict, Field
+from typing import Annotated, Final
 
-from streammesh.models import WireModel
+from pydantic import ConfigDict, Field, StrictBool, WithJsonSchema
+
+from streammesh.models import JsonInt, WireModel
+
+MAX_INT: Final = 2**31 - 1  # Confluent's ids and versions are Java ints
 
 
 class _Entity(WireModel):
@@ -13,7 +17,13 @@ class _Entity(WireModel):
 class SchemaReference(_Entity):
     name: str
     subject: str
-    version: int
+    # 1 to 2^31-1, or -1 for the latest (pinned when registered); 42201 otherwise.
+    version: Annotated[
+        JsonInt,
+        WithJsonSchema(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_INT}, {"const": -1}]}
+        ),
+    ]
 
 
 class Rule(_Entity):
@@ -78,15 +88,16 @@ class SchemaVersion(_Entity):
 
 class Config(_Entity):
     compatibility_level: str | None = None
-    normalize: bool | None = None
+    # Strict here and in requests: 0 or "yes" is refused, as the documented boolean says.
+    normalize: StrictBool | None = None
     compatibility_group: str | None = None
     default_metadata: Metadata | None = None
     override_metadata: Metadata | None = None
     default_rule_set: RuleSet | None = None
     override_rule_set: RuleSet | None = None
     alias: str | None = None
-    validate_fields: bool | None = None
-    validate_rules: bool | None = None
+    validate_fields: StrictBool | None = None
+    validate_rules: StrictBool | None = None
 
 
 class Mode(_Entity):

@@ -14,8 +14,18 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, NamedTuple, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from streammesh.models import INTEGER_ONLY
 
 # Every string and collection a descriptor holds is bounded, so one tenant's descriptor cannot
 # make the shared registry parse, check or store unbounded input; a longer one is refused with
@@ -128,6 +138,10 @@ class OnFailure(StrEnum):
     NONE = "NONE"
 
 
+# A positive JSON integer: not true, which lax pydantic reads as 1.
+Count = Annotated[PositiveInt, INTEGER_ONLY]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         frozen=True,
@@ -165,7 +179,7 @@ class Topic(_Model):
 
     name: Name
     """Topic name, `<domain>.<product>.v<major>`."""
-    partitions: PositiveInt
+    partitions: Count
     """Number of partitions."""
     cleanup_policy: CleanupPolicy = CleanupPolicy.DELETE
     """`delete` (an event stream) or `compact` (latest value per key)."""
@@ -230,6 +244,16 @@ class QualityRule(_Model):
     CEL_FIELD rule over `value` (also `name`, `fullName`, `typeName`, `tags`, `message`).
     """
 
+    # `_one_target` below, said to editors and API clients too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["field", "tags"],
+                "properties": {"field": {"type": "string"}, "tags": {"minItems": 1}},
+            }
+        }
+    )
+
     name: Name
     """Rule name, snake_case, unique within the product."""
     description: Text | None = None
@@ -250,7 +274,7 @@ class QualityRule(_Model):
     """ERROR, DLQ (to `<topic>.dlq`) or NONE."""
     params: dict[Name, Text] = Field(default_factory=dict, max_length=ITEMS_MAX)
     """Extra Confluent rule parameters."""
-    disabled: bool = False
+    disabled: StrictBool = False
     """Keep the rule declared but do not run it."""
 
     @model_validator(mode="after")
@@ -280,7 +304,7 @@ class Descriptor(_Model):
     """Owning domain, lowercase snake_case (ODCS `domain`)."""
     name: Name
     """Product name, lowercase snake_case, unique within the domain."""
-    major: PositiveInt
+    major: Count
     """Major version: a breaking change to the contract means a new major and a new topic."""
     status: Status
     """Lifecycle status (ODCS `status`)."""

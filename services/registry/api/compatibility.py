@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.registry.api.deps import Normalize, RegistryDep, Subject, flag
-from services.registry.api.subjects import SchemaRequest, version_param
+from services.registry.api.deps import Normalize, RegistryDep, Subject, VersionPath, flag
+from services.registry.api.openapi import SCHEMA_CHECK, answers
+from services.registry.api.subjects import SchemaBody, version_param
 from services.registry.api.wire import RegistryRoute
 from services.registry.core.registry import Registry, Version
+from services.registry.errors import InvalidSchemaError
 from services.registry.models import CompatibilityCheck
 
 router = APIRouter(
@@ -15,23 +17,23 @@ router = APIRouter(
 )
 
 
-@router.post("/{subject}/versions/{version}")
+@router.post("/{subject}/versions/{version}", responses=SCHEMA_CHECK)
 async def check_version(
     registry: RegistryDep,
     subject: Subject,
-    version: str,
-    body: SchemaRequest,
+    version: VersionPath,
+    body: SchemaBody,
     normalize: Normalize,
     verbose: str | None = None,
 ) -> CompatibilityCheck:
     return _check(registry, subject, version_param(version), body, normalize, verbose)
 
 
-@router.post("/{subject}/versions")
+@router.post("/{subject}/versions", responses=answers(InvalidSchemaError))
 async def check_all(
     registry: RegistryDep,
     subject: Subject,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: Normalize,
     verbose: str | None = None,
 ) -> CompatibilityCheck:
@@ -42,7 +44,7 @@ def _check(
     registry: Registry,
     subject: str,
     version: Version | None,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: bool,
     verbose: str | None,
 ) -> CompatibilityCheck:

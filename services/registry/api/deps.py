@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import WithJsonSchema
 
 from services.registry.api.auth import Principal, Role
 from services.registry.api.cache import RenderCache, get_render_cache
 from services.registry.api.forward import Forwarder
+from services.registry.api.openapi import VERSION
 from services.registry.api.wire import decode_subject
 from services.registry.catalog.governance import Governance
 from services.registry.core.registry import Registry, page
@@ -118,3 +120,5 @@ DeletedOnly = Annotated[bool, Depends(deleted_only_flag)]
 Normalize = Annotated[bool, Depends(normalize_flag)]
 Permanent = Annotated[bool, Depends(permanent_flag)]
 Page = Annotated[Paging, Depends(paging)]
+# "latest", -1 or a number, read by the registry (42202 otherwise), so a string here.
+VersionPath = Annotated[str, WithJsonSchema(VERSION), Path()]

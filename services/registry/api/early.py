@@ -30,7 +30,7 @@ from services.registry.api.auth import Authenticator, Authorizer, authorize
 from services.registry.api.cache import RenderCache
 from services.registry.api.deps import flag
 from services.registry.api.forward import POSITION_HEADER
-from services.registry.api.subjects import SchemaRequest, version_key, version_param
+from services.registry.api.subjects import SchemaBody, SchemaRequest, version_key, version_param
 from services.registry.api.wire import decode_subject, requested_media, route_path
 from services.registry.core.registry import Registry
 from services.registry.errors import RegistryError
@@ -154,9 +154,12 @@ class EarlyAnswers:
         registry = self.registry
 
         def render() -> BaseModel:
-            body = SchemaRequest.model_validate(orjson.loads(request))
             if not register:
-                return registry.lookup(subject, body.schema_, body.references, normalize, deleted)
+                looked_up = SchemaBody.model_validate(orjson.loads(request))
+                return registry.lookup(
+                    subject, looked_up.schema_, looked_up.references, normalize, deleted
+                )
+            body = SchemaRequest.model_validate(orjson.loads(request))
             if body.id is not None or body.version is not None:
                 raise _NotAnsweredError  # explicit ids and versions are the IMPORT mode's, and rare
             existing = registry.registered_id(

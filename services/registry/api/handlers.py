@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from services.registry.api.wire import RegistryJSONResponse
 from services.registry.errors import ErrorCode, RegistryError
 
 log = logging.getLogger(__name__)
+_METHODS: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 # A refusal names the fields but stays small: a map key in a field's path is the client's own
 # text (a refused 1 MB key must not come back as a 1 MB message), and so is the number of them.
@@ -38,11 +41,26 @@ async def _registry_error(_: Request, error: Exception) -> RegistryJSONResponse:
     return render_error(error)
 
 
-async def _http_error(_: Request, error: Exception) -> RegistryJSONResponse:
+async def _http_error(request: Request, error: Exception) -> RegistryJSONResponse:
     # Unknown routes and methods, phrased as Jersey phrases them for Confluent.
     assert isinstance(error, HTTPException)
     phrase = HTTPStatus(error.status_code).phrase
-    return _render(error.status_code, error.status_code, f"HTTP {error.status_code} {phrase}")
+    response = _render(error.status_code, error.status_code, f"HTTP {error.status_code} {phrase}")
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers: Starlette names only its first route's."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
 
 
 async def _validation_error(_: Request, error: Exception) -> RegistryJSONResponse:

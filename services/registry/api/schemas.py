@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.registry.api.cache import RenderCache
 from services.registry.api.deps import Deleted, Page, RegistryDep, flag
+from services.registry.api.openapi import RAW_SCHEMA, answers
 from services.registry.api.wire import V1, RegistryRoute
 from services.registry.core.registry import Registry
+from services.registry.errors import SchemaNotFoundError
 from services.registry.models import SchemaString, SchemaVersion, SubjectVersion
 
 router = APIRouter(prefix="/schemas", tags=["schemas"], route_class=RegistryRoute)
@@ -29,10 +31,12 @@ async def list_schemas(
 @router.get(
     "/ids/{schema_id}",
     response_model=SchemaString,
+    responses=answers(SchemaNotFoundError),
     openapi_extra={
         "parameters": [
             {"name": "subject", "in": "query", "schema": {"type": "string"}},
-            {"name": "fetchMaxId", "in": "query", "schema": {"type": "boolean"}},
+            # A flag, as every flag: "true", "True", "1" or "" mean true, anything else false.
+            {"name": "fetchMaxId", "in": "query", "schema": {"type": "string"}},
         ]
     },
 )
@@ -52,7 +56,7 @@ async def schema_by_id(request: Request, schema_id: int) -> Response:
     )
 
 
-@router.get("/ids/{schema_id}/schema")
+@router.get("/ids/{schema_id}/schema", responses=RAW_SCHEMA | answers(SchemaNotFoundError))
 async def raw_schema_by_id(
     registry: RegistryDep, schema_id: int, subject: str | None = None
 ) -> Response:
@@ -60,7 +64,7 @@ async def raw_schema_by_id(
     return Response(registry.get_schema_by_id(schema_id, subject).schema_, media_type=V1)
 
 
-@router.get("/ids/{schema_id}/subjects")
+@router.get("/ids/{schema_id}/subjects", responses=answers(SchemaNotFoundError))
 async def subjects_by_id(
     registry: RegistryDep,
     schema_id: int,
@@ -71,7 +75,7 @@ async def subjects_by_id(
     return paging(registry.subjects_for_id(schema_id, deleted, subject))
 
 
-@router.get("/ids/{schema_id}/versions")
+@router.get("/ids/{schema_id}/versions", responses=answers(SchemaNotFoundError))
 async def versions_by_id(
     registry: RegistryDep,
     schema_id: int,
@@ -82,6 +86,6 @@ async def versions_by_id(
     return paging(registry.versions_for_id(schema_id, deleted, subject))
 
 
-@router.get("/guids/{guid}")
+@router.get("/guids/{guid}", responses=answers(SchemaNotFoundError))
 async def schema_by_guid(registry: RegistryDep, guid: str) -> SchemaString:
     return registry.get_schema_by_guid(guid)

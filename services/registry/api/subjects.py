@@ -20,12 +20,29 @@ from services.registry.api.deps import (
     RegistryDep,
     RenderCacheDep,
     Subject,
+    VersionPath,
 )
 from services.registry.api.forward import scope_target
+from services.registry.api.openapi import (
+    EXPLICIT_ID,
+    RAW_SCHEMA,
+    REGISTER,
+    REGISTERED_TYPE,
+    SCHEMA_EXAMPLES,
+    SUBJECT_DELETE,
+    VERSION_DELETE,
+    VERSION_LOOKUP,
+    answers,
+)
 from services.registry.api.wire import V1, RegistryRoute
 from services.registry.core.queries import parse_version
 from services.registry.core.registry import Version
-from services.registry.errors import InvalidVersionError
+from services.registry.errors import (
+    InvalidSchemaError,
+    InvalidVersionError,
+    SchemaNotFoundError,
+    SubjectNotFoundError,
+)
 from services.registry.models import (
     Metadata,
     RuleSet,
@@ -33,23 +50,30 @@ from services.registry.models import (
     SchemaReference,
     SchemaVersion,
 )
-from streammesh.models import WireModel
+from streammesh.models import JsonInt, WireModel
 
 router = APIRouter(prefix="/subjects", tags=["subjects"], route_class=RegistryRoute)
 
 
-class SchemaRequest(WireModel):
-    """The body of register, lookup and compatibility requests; unknown fields are ignored."""
+class SchemaBody(WireModel):
+    """The body of lookup and compatibility requests; unknown fields are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=SCHEMA_EXAMPLES)
 
     schema_: str = Field(alias="schema")  # "schema" would shadow BaseModel.schema
     schema_type: str | None = None
     references: list[SchemaReference] = Field(default_factory=list)
     metadata: Metadata | None = None
     rule_set: RuleSet | None = None
-    id: int | None = None
-    version: int | None = None
+
+
+class SchemaRequest(SchemaBody):
+    """The body of a registration: the schema's type is checked, explicit ids and versions
+    are the IMPORT mode's."""
+
+    schema_type: Annotated[str | None, REGISTERED_TYPE] = None
+    id: Annotated[JsonInt | None, EXPLICIT_ID] = None
+    version: JsonInt | None = None
 
 
 class RegistrationFields(TypedDict):
@@ -92,25 +116,27 @@ async def list_subjects(
     return paging(registry.list_subjects(subject_prefix, deleted, deleted_only))
 
 
-@router.post("/{subject}")
+@router.post(
+    "/{subject}", responses=answers(SubjectNotFoundError, SchemaNotFoundError, InvalidSchemaError)
+)
 async def lookup(
     registry: RegistryDep,
     subject: Subject,
-    body: SchemaRequest,
+    body: SchemaBody,
     normalize: Normalize,
     deleted: Deleted,
 ) -> SchemaVersion:
     return registry.lookup(subject, body.schema_, body.references, normalize, deleted)
 
 
-@router.delete("/{subject}")
+@router.delete("/{subject}", responses=SUBJECT_DELETE)
 async def delete_subject(
     governance: GovernanceDep, admin: Admin, subject: Subject, permanent: Permanent
 ) -> list[int]:
     return await governance.delete_subject(subject, permanent, admin=admin)
 
 
-@router.get("/{subject}/versions")
+@router.get("/{subject}/versions", responses=answers(SubjectNotFoundError))
 async def list_versions(
     registry: RegistryDep,
     subject: Subject,
@@ -121,7 +147,7 @@ async def list_versions(
     return paging(registry.list_versions(subject, deleted, deleted_only))
 
 
-@router.post("/{subject}/versions", response_model=SchemaId)
+@router.post("/{subject}/versions", response_model=SchemaId, responses=REGISTER)
 async def register(
     request: Request,
     registry: RegistryDep,
@@ -156,9 +182,13 @@ async def register(
     )
 
 
-@router.get("/{subject}/versions/{version}", response_model=SchemaVersion)
+@router.get("/{subject}/versions/{version}", response_model=SchemaVersion, responses=VERSION_LOOKUP)
 async def get_version(
-    registry: RegistryDep, cache: RenderCacheDep, subject: Subject, version: str, deleted: Deleted
+    registry: RegistryDep,
+    cache: RenderCacheDep,
+    subject: Subject,
+    version: VersionPath,
+    deleted: Deleted,
 ) -> Response:
     # Serializers with use.latest.version ask for this on every cache miss.
     return cache.response(
@@ -167,29 +197,33 @@ async def get_version(
     )
 
 
-@router.get("/{subject}/versions/{version}/schema")
+@router.get("/{subject}/versions/{version}/schema", responses=RAW_SCHEMA | VERSION_LOOKUP)
 async def get_raw_schema(
-    registry: RegistryDep, subject: Subject, version: str, deleted: Deleted
+    registry: RegistryDep, subject: Subject, version: VersionPath, deleted: Deleted
 ) -> Response:
     found = registry.get_version(subject, version_param(version), deleted)
     return Response(found.schema_, media_type=V1)
 
 
-@router.get("/{subject}/versions/{version}/referencedby")
+@router.get("/{subject}/versions/{version}/referencedby", responses=VERSION_LOOKUP)
 async def referenced_by(
-    registry: RegistryDep, subject: Subject, version: str, paging: Page
+    registry: RegistryDep, subject: Subject, version: VersionPath, paging: Page
 ) -> list[int]:
     return paging(registry.referenced_by(subject, version_param(version)))
 
 
-@router.delete("/{subject}/versions/{version}")
+@router.delete("/{subject}/versions/{version}", responses=VERSION_DELETE)
 async def delete_version(
-    governance: GovernanceDep, admin: Admin, subject: Subject, version: str, permanent: Permanent
+    governance: GovernanceDep,
+    admin: Admin,
+    subject: Subject,
+    version: VersionPath,
+    permanent: Permanent,
 ) -> int:
     return await governance.delete_version(subject, version_param(version), permanent, admin=admin)
 
 
-@router.get("/{subject}/metadata")
+@router.get("/{subject}/metadata", responses=answers(SubjectNotFoundError, SchemaNotFoundError))
 async def latest_with_metadata(
     registry: RegistryDep,
     subject: Subject,

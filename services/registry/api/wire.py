@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 import orjson
 from fastapi.routing import APIRoute
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 V1: Final = "application/vnd.schemaregistry.v1+json"
@@ -26,8 +26,10 @@ _KEPT: Final = re.compile(r"%(2[fF]|25)")
 _KEPT_DECODED: Final = {"2f": "/", "25": "%"}
 
 
-class RegistryJSONResponse(Response):
-    """JSON rendered with orjson in Confluent's media type (rewritten per request by the wire)."""
+class RegistryJSONResponse(JSONResponse):
+    """JSON rendered with orjson in Confluent's media type (rewritten per request by the wire).
+
+    A ``JSONResponse``, so FastAPI documents the routes' models as their bodies."""
 
     media_type = V1
 

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
+from streammesh.models import JsonInt
 from streammesh.products.catalog import CatalogBody, DataProductPublic, StoredProduct
 from streammesh.products.descriptor import Descriptor, Name, Status, Text
 
@@ -52,7 +53,7 @@ class LineageGraph(CatalogBody):
 
 class ImpactRequest(CatalogBody):
     schema_: str = Field(alias="schema")
-    major: int | None = None
+    major: JsonInt | None = None
 
 
 class ImpactReport(CatalogBody):
@@ -70,8 +71,8 @@ class DeprecateRequest(CatalogBody):
     sunset: date
     successor: Name
     note: Text | None = None
-    major: int | None = None
+    major: JsonInt | None = None
 
 
 class RetireRequest(CatalogBody):
-    major: int | None = None
+    major: JsonInt | None = None

@@ -37,7 +37,6 @@ from services.registry.errors import (
     PolicyViolationError,
     ProductNotFoundError,
     SubjectNotFoundError,
-    UnprocessableEntityError,
 )
 from services.registry.models import Metadata, RuleSet
 from streammesh.products.contract import ContractRegistration
@@ -203,8 +202,9 @@ class Catalog:
     async def upsert(self, domain: str, name: str, body: DataProductCreate) -> DataProductPublic:
         d = body.descriptor
         if (d.domain, d.name) != (domain, name):
-            raise UnprocessableEntityError(
-                f"The descriptor is {d.domain}.{d.name}, but the request is for {domain}.{name}"
+            raise PolicyViolationError(
+                f"{domain}.{name}",
+                [f"the descriptor is {d.domain}.{d.name}, but the request is for {domain}.{name}"],
             )
         governance = self.governance
         async with governance.lock:
