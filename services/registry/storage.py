@@ -59,6 +59,8 @@ _MOVING = frozenset(
         KafkaError._TIMED_OUT,
     }
 )
+#: The least time given to aborting a failed transaction.
+_ABORT_SECONDS = 5.0
 #: Entries one transaction carries at most; more wait for the next one.
 MAX_BATCH_ENTRIES = 1000
 
@@ -428,10 +430,19 @@ class KafkaLog:
                 raise KafkaException(errors[0])
             producer.commit_transaction(self._write_timeout)
         except BaseException:
-            with suppress(KafkaException):
-                producer.abort_transaction(self._write_timeout)
+            # Not aborted here: the writes waiting on this batch are failed first (see
+            # `_write_failed`), however long the abort takes.
             raise
         return max(offsets)
+
+    def _abort(self, producer: Producer) -> bool:
+        """End a failed transaction; False when the producer is past saving (thread)."""
+        try:
+            producer.abort_transaction(max(self._write_timeout, _ABORT_SECONDS))
+        except KafkaException as error:
+            log.warning("aborting a registry log transaction failed: %s", error)
+            return False
+        return True
 
     async def _write_failed(self, batch: list[_Pending], error: Exception) -> None:
         """Fail the batch and everything validated after it; fenced means deposed."""
@@ -441,15 +452,22 @@ class KafkaLog:
             if not pending.done.done():
                 pending.done.set_exception(_store_error(error))
         self._fail_queued(_store_error(error))
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await asyncio.to_thread(producer.flush, 0)
+        producer = self._producer
+        if producer is None:
+            return
         if fenced:
             log.warning("the registry log writer was fenced by a newer leader: %s", error)
+            self._producer = None
+            await asyncio.to_thread(producer.flush, 0)
             return
-        # The transaction may be left in any state: a new producer's init_transactions ends
-        # it, and the state for writes is rebuilt from what the log then holds.
+        if await asyncio.to_thread(self._abort, producer):
+            # Nothing of the batch is in the log; the state for writes is rebuilt from it.
+            log.error("a write to the registry log failed and was aborted: %s", error)
+            return
+        # The transaction is in an unknown state: a new producer's init_transactions ends it.
         log.error("a write to the registry log failed, reopening the writer: %s", error)
+        self._producer = None
+        await asyncio.to_thread(producer.flush, 0)
         if self._wanted:
             try:
                 await self.open_writer()
