@@ -6,8 +6,9 @@ schema id, runs the product's CEL rules (sales.orders.v1: two message rules, two
 checks the event time, counts metrics, dead-letters the failures (1 in 100 here) and commits
 per batch. Order amounts take 90,000 distinct values, as a real stream's would. Both rates
 run from the first record received to the last, so joining the group is not counted. Kafka is
-the project's own broker, or the cluster named by STREAMMESH_BOOTSTRAP_SERVERS; the registry
-runs in this process.
+the project's own broker, or the cluster named by STREAMMESH_BOOTSTRAP_SERVERS, whose clients
+here sign in as STREAMMESH_SECURITY_PROTOCOL and STREAMMESH_SASL_* say (a super user: the bench
+makes its own topics and groups); the registry runs in this process.
 
 With --workers N (2 by default) the monitor also runs as N checking processes in one service
 (STREAMMESH_MONITOR_WORKERS=N), each taking an equal share of the partitions (3 per worker), on
@@ -56,6 +57,7 @@ from streammesh.deadletter import dlq_topic
 from streammesh.products.loader import load_descriptor
 from streammesh.sdk.produce import produce
 from streammesh.sdk.topics import TopicSpec, ensure_topics
+from streammesh.security import kafka_client_config
 from streammesh.serde import AvroDeserializer, SchemaId, header
 from streammesh.testing.kafka import kafka_for_tests
 from streammesh.testing.servers import serve_in_thread
@@ -117,7 +119,7 @@ def publish(
 ) -> int:
     """`count` orders, one in a hundred breaking a rule; returns how many are bad. With
     `transactional`, all in one transaction: read-committed consumers see them all at once."""
-    config: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, "linger.ms": 20}
+    config: dict[str, Any] = {**kafka_client_config(bootstrap_servers), "linger.ms": 20}
     if transactional:
         config["transactional.id"] = f"bench-{uuid.uuid4().hex[:8]}"
     producer = Producer(config)
@@ -288,7 +290,7 @@ def main() -> None:
         kafka_for_tests(Path(state)) as kafka,
         registry(kafka.bootstrap_servers) as url,
     ):
-        admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+        admin = AdminClient(kafka_client_config(kafka.bootstrap_servers))
         ref, topic, schema_id, schema = register_orders(url, admin)
         bad = publish(kafka.bootstrap_servers, topic, schema_id, schema, args.records)
         print(f"monitor: {args.records} records of {ref} on {PARTITIONS} partitions, {bad} bad")

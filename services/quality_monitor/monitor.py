@@ -72,7 +72,7 @@ def tune_garbage_collector() -> None:
 def consumer_config(settings: MonitorSettings) -> dict[str, Any]:
     """The consumer's configuration; the benchmark's baseline consumes with the same."""
     return {
-        "bootstrap.servers": settings.bootstrap_servers,
+        **settings.kafka_config(),
         "group.id": settings.group_id,
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -112,7 +112,7 @@ def take_batch(
 
 def producer_config(settings: MonitorSettings) -> dict[str, Any]:
     return {
-        "bootstrap.servers": settings.bootstrap_servers,
+        **settings.kafka_config(),
         "acks": "all",
         "enable.idempotence": True,
         # A batch's offsets wait for its dead letters, but the next batches are checked
@@ -272,7 +272,7 @@ class QualityMonitor:
             )
         consumer = Consumer(consumer_config(settings))
         producer = Producer(producer_config(settings))
-        admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        admin = AdminClient(settings.kafka_config())
         registry = SchemaRegistryClient(settings.registry_client_config())
         self._producer = producer
         try:

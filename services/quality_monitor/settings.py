@@ -5,6 +5,7 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streammesh.security import ClientConfig, KafkaSecurity, kafka_client_config
 from streammesh.settings import registry_client_config
 
 
@@ -26,6 +27,11 @@ class MonitorSettings(BaseSettings):
         ),
         description="Kafka of the product topics (127.0.0.1:9092, else "
         "STREAMMESH_BOOTSTRAP_SERVERS).",
+    )
+    kafka_security: KafkaSecurity = Field(
+        default_factory=KafkaSecurity,
+        description="How the monitor signs in to Kafka: STREAMMESH_SECURITY_PROTOCOL, "
+        "STREAMMESH_SASL_* (PLAINTEXT; its user on an authenticated mesh is streammesh.monitor).",
     )
     registry_url: str = Field(
         default="http://127.0.0.1:8081", description="Registry and catalog (http://127.0.0.1:8081)."
@@ -97,6 +103,11 @@ class MonitorSettings(BaseSettings):
         "page (none).",
     )
     log_level: str = Field(default="info", description="Log level (info).")
+
+    def kafka_config(self) -> ClientConfig:
+        """confluent-kafka's settings to reach the product topics' Kafka, credentials included
+        (the password file is read again each time, so a rotated password counts)."""
+        return kafka_client_config(self.bootstrap_servers, self.kafka_security)
 
     def registry_client_config(self) -> dict[str, str]:
         """The configuration of confluent's `SchemaRegistryClient` for this registry."""

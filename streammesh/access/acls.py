@@ -2,11 +2,19 @@
 
 Each rule of the tables below says who gets which operations on which resource, and why; the
 descriptors fill in the names. A product that is not retired grants its owner the writes of its
-topic and dead-letter topic and the domain's consumer groups and transactional ids (by the
-prefix `<domain>.`), the monitor the reads of its topic and the writes of its dead letters, and
-its owner the read of each input port it declares. The platform's own rules (the registry's
-log, the monitor's group) hold whatever the descriptors say. Everything else is denied, as the
-broker runs with `allow.everyone.if.no.acl.found=false`.
+topic and dead-letter topic, the domain's consumer groups and transactional ids (by the prefix
+`<domain>.`) and its stream processors' groups and internal topics (by the prefix `<domain>-`),
+the monitor the reads of its topic and the writes of its dead letters, and its owner the read of
+each input port it declares. The platform's own rules (the registry's log, the monitor's group)
+hold whatever the descriptors say. Everything else is denied, as the broker runs with
+`allow.everyone.if.no.acl.found=false`.
+
+A stream processor is named `<domain>-<processor>` (Faust's app id, Kafka Streams'
+`application.id`): its consumer group, and the prefix of the internal topics it creates
+(changelogs, repartitions, Faust's leader topic). Governance keeps domain and product names to
+lowercase snake_case, without a `-`, so that namespace is the domain's alone and never covers a
+product topic: the owner still cannot read its own products, nor create their topics outside
+`product apply`.
 
 The diff compares the computed set with what the broker holds, for the principals StreamMesh
 manages only (`principals.is_managed`): a binding of any other principal is never added or
@@ -36,6 +44,14 @@ REGISTRY_TOPIC: Final = "_streammesh.schemas"
 REGISTRY_READER_GROUPS: Final = "_streammesh.registry."
 #: The quality monitor's consumer group (`STREAMMESH_MONITOR_GROUP_ID`'s default).
 MONITOR_GROUP: Final = "_streammesh.quality-monitor"
+#: Between a domain's name and a processor's in the processor's app id (see the module's note).
+PROCESSOR_SEPARATOR: Final = "-"
+
+
+def processor_prefix(domain: str) -> str:
+    """What every app id, consumer group and internal topic of `domain`'s processors starts
+    with, `<domain>-`."""
+    return f"{domain}{PROCESSOR_SEPARATOR}"
 
 
 class Resource(StrEnum):
@@ -124,8 +140,8 @@ class Party(StrEnum):
 class Rule:
     """A line of a table: `party` may do `operations` on `resource` named `name`.
 
-    `name` and `why` are templates over `{domain}`, `{ref}`, `{topic}`, `{dlq}`, `{input}`,
-    `{registry_topic}`, `{registry_readers}`, `{monitor_group}`.
+    `name` and `why` are templates over `{domain}`, `{processors}`, `{ref}`, `{topic}`, `{dlq}`,
+    `{input}`, `{registry_topic}`, `{registry_readers}`, `{monitor_group}`.
     """
 
     party: Party
@@ -140,17 +156,24 @@ _READ = (Operation.READ, Operation.DESCRIBE)
 _WRITE = (Operation.WRITE, Operation.DESCRIBE)
 # What `streammesh.sdk.topics.ensure_topics` asks: the topic's configs, then its creation.
 _ENSURE = (Operation.DESCRIBE_CONFIGS, Operation.CREATE)
+# A processor's internal topics: made by it (or by Faust, seeing none), then read and written.
+_INTERNAL = (Operation.READ, Operation.WRITE, Operation.DESCRIBE, *_ENSURE)
 
 #: Granted by every product that is not retired.
 PRODUCT_RULES: Final[tuple[Rule, ...]] = (
     Rule(Party.OWNER, Resource.TOPIC, "{topic}", Pattern.LITERAL, _WRITE,
          "its owner {domain} writes its topic"),
-    Rule(Party.OWNER, Resource.TOPIC, "{dlq}", Pattern.LITERAL, _WRITE,
-         "its owner {domain} writes its dead letters"),
+    Rule(Party.OWNER, Resource.TOPIC, "{dlq}", Pattern.LITERAL, (*_WRITE, *_ENSURE),
+         "its owner {domain} writes its dead letters, and creates the topic when it is missing"),
     Rule(Party.OWNER, Resource.GROUP, "{domain}.", Pattern.PREFIXED, _READ,
          "its owner {domain} consumes in groups named {domain}.*"),
     Rule(Party.OWNER, Resource.TRANSACTIONAL_ID, "{domain}.", Pattern.PREFIXED, _WRITE,
          "its owner {domain} writes transactions with ids named {domain}.*"),
+    Rule(Party.OWNER, Resource.GROUP, "{processors}", Pattern.PREFIXED, _READ,
+         "its owner {domain} runs stream processors named {processors}*, each its own group"),
+    Rule(Party.OWNER, Resource.TOPIC, "{processors}", Pattern.PREFIXED, _INTERNAL,
+         "its owner {domain} creates, reads and writes its processors' internal topics, "
+         "named {processors}*"),
     Rule(Party.MONITOR, Resource.TOPIC, "{topic}", Pattern.LITERAL, _READ,
          "the quality monitor checks every product topic"),
     Rule(Party.MONITOR, Resource.TOPIC, "{dlq}", Pattern.LITERAL, (*_WRITE, *_ENSURE),
@@ -227,7 +250,13 @@ def compute_acls(descriptors: Iterable[Descriptor], platform: Platform | None = 
         if d.status is Status.RETIRED:
             continue
         topic = d.topic.name
-        names = {"domain": d.domain, "ref": d.ref, "topic": topic, "dlq": dlq_topic(topic)}
+        names = {
+            "domain": d.domain,
+            "processors": processor_prefix(d.domain),
+            "ref": d.ref,
+            "topic": topic,
+            "dlq": dlq_topic(topic),
+        }
         grant(PRODUCT_RULES, d.ref, **names)
         for port in d.input_ports:
             grant(INPUT_RULES, d.ref, **names, input=port)

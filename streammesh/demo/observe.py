@@ -18,6 +18,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from pydantic import SecretStr
 
 from streammesh.deadletter import dlq_topic
+from streammesh.security import KafkaSecurity, kafka_client_config
 from streammesh.serde import AvroDeserializer
 from streammesh.settings import registry_client_config
 
@@ -45,17 +46,16 @@ class Observer:
         registry_user_info: str,
         monitor_url: str | None,
         product_topics: list[str],
+        security: KafkaSecurity,
     ) -> None:
         self.topics = product_topics
         self.monitor_url = monitor_url
-        self._admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-        self._offsets = Consumer(
-            {"bootstrap.servers": bootstrap_servers, "group.id": "_streammesh.demo.offsets"}
-        )
+        self._kafka = kafka_client_config(bootstrap_servers, security)
+        self._admin = AdminClient(self._kafka)
+        self._offsets = Consumer({**self._kafka, "group.id": "_streammesh.demo.offsets"})
         self._registry = SchemaRegistryClient(
             registry_client_config(registry_url, SecretStr(registry_user_info))
         )
-        self._bootstrap = bootstrap_servers
         self.customers: dict[str, dict[str, Any]] = {}
         self.segments: dict[str, dict[str, Any]] = {}
         self._stop = threading.Event()
@@ -73,7 +73,7 @@ class Observer:
     def _follow(self) -> None:
         consumer = Consumer(
             {
-                "bootstrap.servers": self._bootstrap,
+                **self._kafka,
                 "group.id": "_streammesh.demo.view",
                 "enable.auto.commit": False,
             }

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -26,6 +26,7 @@ from streammesh.demo.observe import Observer, Snapshot
 from streammesh.demo.supervisor import DemoError, Part, Supervisor, python_module
 from streammesh.demo.view import render, summary
 from streammesh.products.loader import iter_descriptor_files, load_descriptor
+from streammesh.security import KafkaSecurity
 
 REGISTRY_PORT, MONITOR_PORT, CLTV_PORT, PROMETHEUS_PORT = 8081, 8090, 6066, 9090
 
@@ -38,6 +39,9 @@ class DemoOptions:
     rate: float = 20.0
     customers: int = 200
     bad_ratio: float = 0.02
+    # How the demo's own view reads Kafka (STREAMMESH_SECURITY_PROTOCOL, STREAMMESH_SASL_*);
+    # the parts it starts read the same variables from the environment they inherit.
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
 
 
 def _port_free(port: int) -> bool:
@@ -233,6 +237,7 @@ def run_demo(options: DemoOptions) -> int:
                 creds["monitor"],
                 f"http://127.0.0.1:{MONITOR_PORT}",
                 topics,
+                options.kafka_security,
             )
             observer.start()
             try:

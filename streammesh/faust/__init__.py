@@ -12,7 +12,10 @@ A processor builds its app from these pieces (see `domains/marketing/cltv/app.py
 - `ensure_internal_topics`, `changelog_spec` (`topics.py`): the internal topics, made before
   the worker starts;
 - `AvroCodec`, `product_codecs`, `writer_codec`, `Utf8Codec`, `decode_input` (`codecs.py`);
-- `ProductWriter` (`writer.py`): a product's records, dead-lettered when they do not fit.
+- `ProductWriter` (`writer.py`): a product's records, dead-lettered when they do not fit;
+- `broker_credentials` (`credentials.py`): Faust's credentials from the mesh's Kafka security
+  settings (`App(security=...)` uses it; `DirectProducer` and `ensure_internal_topics` take the
+  same `security`).
 
 Each module's docstring says which Faust pitfall it handles; `README.md` lists them all.
 Kept out of `streammesh.sdk`'s namespace so that importing the SDK does not import Faust.
@@ -29,6 +32,7 @@ from streammesh.faust.codecs import (
     registry_codec,
     writer_codec,
 )
+from streammesh.faust.credentials import broker_credentials
 from streammesh.faust.fetch import App, InlineHandler, deliver
 from streammesh.faust.producer import (
     DirectProducer,
@@ -54,6 +58,7 @@ __all__ = [
     "ProductWriter",
     "TableState",
     "Utf8Codec",
+    "broker_credentials",
     "changelog_spec",
     "changelog_topic",
     "decode_input",

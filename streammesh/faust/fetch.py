@@ -34,6 +34,9 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, ConsumerT, Message, TransportT
 
+from streammesh.faust.credentials import broker_credentials
+from streammesh.security import KafkaSecurity
+
 InlineHandler = Callable[[Message], None]
 M = TypeVar("M")
 
@@ -187,15 +190,22 @@ class Transport(faust_aiokafka.Transport):
 
 
 class App(faust.App):
-    """A Faust app whose consumer runs the fetch loop above (Kafka brokers only)."""
+    """A Faust app whose consumer runs the fetch loop above (Kafka brokers only), signed in
+    to Kafka as `security` says (default: the `STREAMMESH_*` environment)."""
 
     #: Topic name -> the function that processes its records as they are fetched.
     inline: dict[str, InlineHandler]
     #: How long the broker may hold a fetch for records to arrive (aiokafka's long poll).
     fetch_max_wait_ms: int = 100
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int = 100, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        *args: Any,
+        fetch_max_wait_ms: int = 100,
+        security: KafkaSecurity | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, broker_credentials=broker_credentials(security), **kwargs)
         self.inline = {}
         self.fetch_max_wait_ms = fetch_max_wait_ms
 

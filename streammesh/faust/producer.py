@@ -27,6 +27,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from faust.transport.producer import ProducerBuffer
 
 from streammesh.sdk.produce import produce
+from streammesh.security import KafkaSecurity, kafka_client_config
 
 Headers = list[tuple[str, str | bytes | None]]
 
@@ -39,9 +40,11 @@ class DirectProducer:
     #: Serve delivery reports every so many records, so the report queue stays short.
     POLL_EVERY = 1000
 
-    def __init__(self, bootstrap_servers: str, *, linger_ms: int = 5) -> None:
+    def __init__(
+        self, bootstrap_servers: str, *, security: KafkaSecurity | None = None, linger_ms: int = 5
+    ) -> None:
         self._config = {
-            "bootstrap.servers": bootstrap_servers,
+            **kafka_client_config(bootstrap_servers, security),
             "enable.idempotence": True,  # acks=all, ordered retries
             "linger.ms": linger_ms,
             "partitioner": "murmur2_random",  # where a keyed record goes, like Java's

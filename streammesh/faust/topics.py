@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from confluent_kafka.admin import AdminClient
 
 from streammesh.sdk.topics import TopicSpec, ensure_topics
+from streammesh.security import KafkaSecurity, kafka_client_config
 
 #: A table's changelog is a table too: the latest record per key.
 CHANGELOG_CONFIG = {"cleanup.policy": "compact"}
@@ -33,10 +34,12 @@ def ensure_internal_topics(
     bootstrap_servers: str,
     specs: Iterable[TopicSpec],
     *,
+    security: KafkaSecurity | None = None,
     replication_factor: int = -1,
     timeout: float = 30.0,
 ) -> list[str]:
-    """Create the topics of `specs` that are missing and wait for their leaders; returns the
-    names created. Call it before the worker starts."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    """Create the topics of `specs` that are missing and wait for their leaders, signed in as
+    the processor (`security`; default: the `STREAMMESH_*` environment); returns the names
+    created. Call it before the worker starts."""
+    admin = AdminClient(kafka_client_config(bootstrap_servers, security))
     return ensure_topics(admin, specs, replication_factor=replication_factor, timeout=timeout)

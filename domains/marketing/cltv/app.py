@@ -173,6 +173,7 @@ def ensure_internal_topics(settings: CltvSettings, timeout: float = 30.0) -> Non
     runtime_topics.ensure_internal_topics(
         settings.bootstrap_servers,
         internal_topics(settings),
+        security=settings.kafka_security,
         replication_factor=settings.replication_factor,
         timeout=timeout,
     )
@@ -195,6 +196,7 @@ class CltvProcessor:
             broker=[
                 f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")
             ],
+            security=settings.kafka_security,
             store="memory://",  # recovery replays the changelog: the prefix logic.py relies on
             topic_partitions=settings.partitions,
             topic_replication_factor=settings.replication_factor,
@@ -217,7 +219,7 @@ class CltvProcessor:
             datadir=str(settings.data_dir),
             autodiscover=False,
         )
-        self.direct = DirectProducer(settings.bootstrap_servers)
+        self.direct = DirectProducer(settings.bootstrap_servers, security=settings.kafka_security)
         flush_before_commits(app, self.direct)
         self.key_codec = keys = Utf8Codec()
         self.inputs = app.topic(

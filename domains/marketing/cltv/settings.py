@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domains.marketing.cltv.model import DEFAULT_MODEL_PATH
+from streammesh.security import KafkaSecurity
 
 
 class CltvSettings(BaseSettings):
@@ -20,7 +21,9 @@ class CltvSettings(BaseSettings):
 
     app_id: str = Field(
         default="marketing-cltv",
-        description="Faust app id: the consumer group and the prefix of internal topics.",
+        description="Faust app id: the consumer group and the prefix of internal topics "
+        "(marketing-cltv: a processor of marketing is named marketing-<processor>, the prefix "
+        "the ACLs grant the domain's processors).",
     )
     bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
@@ -28,6 +31,12 @@ class CltvSettings(BaseSettings):
             "STREAMMESH_CLTV_BOOTSTRAP_SERVERS", "STREAMMESH_BOOTSTRAP_SERVERS", "bootstrap_servers"
         ),
         description="Kafka bootstrap servers, comma-separated (else STREAMMESH_BOOTSTRAP_SERVERS).",
+    )
+    kafka_security: KafkaSecurity = Field(
+        default_factory=KafkaSecurity,
+        description="How the worker signs in to Kafka, for its Faust clients, its producer and "
+        "its topic creation alike: STREAMMESH_SECURITY_PROTOCOL, STREAMMESH_SASL_* (PLAINTEXT; "
+        "on an authenticated mesh, marketing's user streammesh.domain.marketing).",
     )
     registry_url: str = Field(
         default="http://127.0.0.1:8081",

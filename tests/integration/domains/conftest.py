@@ -37,6 +37,7 @@ from domains.sales.generator import SalesConfig, iter_orders
 from streammesh.broker.launcher import free_port
 from streammesh.sdk import Mesh as SdkMesh
 from streammesh.sdk import ProductProducer
+from streammesh.security import ClientConfig
 from streammesh.serde import AvroDeserializer
 from streammesh.settings import MeshSettings
 from tests.conftest import RegistryFactory, TopicFactory, unique_name
@@ -126,12 +127,13 @@ class Mesh:
 
 
 class LatestValues:
-    """Folds a compacted product into its latest decoded value per key, reading as it grows."""
+    """Folds a compacted product into its latest decoded value per key, reading as it grows
+    (with the client settings `kafka`: the servers, and credentials on a broker that wants them)."""
 
-    def __init__(self, mesh: Mesh, topic: str) -> None:
+    def __init__(self, kafka: ClientConfig, registry_url: str, topic: str) -> None:
         self._consumer = Consumer(
             {
-                "bootstrap.servers": mesh.bootstrap_servers,
+                **kafka,
                 "group.id": unique_name_for_reader(topic),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
@@ -139,7 +141,7 @@ class LatestValues:
         )
         partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
         self._consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
-        self._registry = SchemaRegistryClient({"url": mesh.registry_url})
+        self._registry = SchemaRegistryClient({"url": registry_url})
         self._decode = AvroDeserializer(self._registry)
         self.latest: dict[str, dict[str, Any]] = {}
 
@@ -228,7 +230,22 @@ def outputs(cltv: LatestValues, segments: LatestValues) -> Expected:
 
 def wait_for_outputs(mesh: Mesh, want: Expected, timeout: float = 120.0) -> Expected:
     """The outputs once they equal `want`, or as they are when `timeout` runs out."""
-    cltv, segments = LatestValues(mesh, mesh.cltv_topic), LatestValues(mesh, mesh.segments_topic)
+    kafka: ClientConfig = {"bootstrap.servers": mesh.bootstrap_servers}
+    topics = (mesh.cltv_topic, mesh.segments_topic)
+    return wait_for_products(kafka, mesh.registry_url, topics, want, timeout)
+
+
+def wait_for_products(
+    kafka: ClientConfig,
+    registry_url: str,
+    topics: tuple[str, str],
+    want: Expected,
+    timeout: float = 120.0,
+) -> Expected:
+    """`wait_for_outputs` on the (customer value, segment) product topics `topics`, read with
+    the client settings `kafka`."""
+    cltv = LatestValues(kafka, registry_url, topics[0])
+    segments = LatestValues(kafka, registry_url, topics[1])
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -71,6 +71,20 @@ RULES = [
     (SALES, GROUP, "salesforce.sync", R, False),
     (MARKETING, TXN, "sales.orders-writer", W, False),
     (SALES, GROUP, "_streammesh.quality-monitor", R, False),
+    # a domain's stream processors, `<domain>-<processor>`: their groups and internal topics
+    (MARKETING, GROUP, "marketing-cltv", R, True),
+    *((MARKETING, TOPIC, "marketing-cltv-state-changelog", op, True) for op in (R, W, C, DC)),
+    (MARKETING, TOPIC, "marketing-cltv-__assignor-__leader", C, True),
+    (MARKETING, TOPIC, "marketing-cltv-state-changelog", Operation.DELETE, False),
+    (SALES, GROUP, "marketing-cltv", R, False),
+    (SALES, TOPIC, "marketing-cltv-state-changelog", R, False),
+    (SALES, TOPIC, "marketing-cltv-state-changelog", C, False),
+    (MARKETING, TOPIC, "sales-audit-changelog", R, False),
+    (SALES, TOPIC, "sales_eu-audit-changelog", C, False),
+    # the owner may make its missing dead-letter topic, never its product topic
+    (SALES, TOPIC, "sales.orders.v1.dlq", C, True),
+    (SALES, TOPIC, "sales.orders.v1.dlq", DC, True),
+    (SALES, TOPIC, "customers.profiles.v1.dlq", C, False),
     # a domain reads only what its products declare as input ports
     (MARKETING, TOPIC, "sales.orders.v1", R, True),
     (MARKETING, TOPIC, "customers.profiles.v1", R, True),
