@@ -188,7 +188,8 @@ def monitor_process(
         **{
             f"STREAMMESH_MONITOR_{k.upper()}": str(v)
             for k, v in settings.model_dump().items()
-            if v is not None and not isinstance(v, tuple)
+            # nested settings (Kafka security) come from their own variables, inherited
+            if v is not None and not isinstance(v, tuple | dict)
         },
     }
     with log.open("ab") as sink:
